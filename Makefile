@@ -1,0 +1,44 @@
+# Single entry point. `make up` is the main job, `make test` runs the tests.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+# Keep the model store inside the repo (ignored by git) unless the caller chose one.
+export BENTOML_HOME ?= $(CURDIR)/.bentoml
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup up train serve test lint format bench clean
+
+$(BIN)/stanceframe: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU-only torch first (the local 2.13.0 wheel), so nothing pulls CUDA packages.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev,ray,fast]"
+	touch $@
+
+setup: $(BIN)/stanceframe  ## create .venv and install the project with all extras
+
+up: setup  ## train on first use (reuses stored models), then serve on localhost:3000 with a sample request
+	$(BIN)/stanceframe up
+
+train: setup  ## (re)train both shipped models into the model store
+	$(BIN)/stanceframe train --config training/configs/baseline.yaml
+	$(BIN)/stanceframe train --config training/configs/transformer.yaml
+
+serve: setup  ## serve the stored models without training
+	$(BIN)/bentoml serve serving.service:StanceFrame --port 3000
+
+test: setup  ## run the test suite
+	$(BIN)/pytest -q
+
+lint: setup  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .bentoml runs .pytest_cache .ruff_cache

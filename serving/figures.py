@@ -1,0 +1,244 @@
+"""Figure registry and mention matcher.
+
+The registry (``labels/figures.yaml``) maps surface forms to canonical names. The matching rule:
+
+* the canonical name and each alias match as whole words, case-sensitively;
+* a title from the registry's ``titles`` list may precede any name ("Sir Keir Starmer") and makes
+  the surname alone a valid mention ("Mr Corbyn", "Ms Murphy");
+* the bare surname matches for figures whose ``surname_alone`` is true (the default); surnames
+  that are also common words ("May", "Flint", "Hunt") need a first name or a title, unless the
+  person was already named in full earlier in the same text;
+* a possessive ``'s`` / ``’s`` may follow a mention and is not part of it;
+* a mention is never found inside a longer word or after a hyphen ("Bailey" in "Long-Bailey");
+* a surname shared by several figures resolves to the one named in full earlier in the same text,
+  else to the figure marked ``default_for_surname``, else it is reported unregistered;
+* people not in the registry are found by the capitalised-name rule: a known given name (from
+  ``given_names.txt`` plus the registry's first names) or a title, followed by one or two
+  capitalised words. Their later bare-surname mentions in the same text resolve to them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from serving.schema import labels_dir
+
+_NAME_CHARS = r"A-Za-zÀ-ÖØ-öø-ÿ'’\-"
+_CAP_WORD = r"(?:Mc|Mac|O['’])?[A-Z][a-zà-öø-ÿ]+(?:-[A-Z][a-zà-öø-ÿ]+)?"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A registered person."""
+
+    name: str
+    party: str = ""
+    role: str = ""
+    aliases: tuple[str, ...] = ()
+    surname: str = ""
+    surname_alone: bool = True
+    default_for_surname: bool = False
+
+    @property
+    def given_name(self) -> str:
+        return self.name.split()[0]
+
+
+@dataclass(frozen=True)
+class FigureMention:
+    """One mention of a person in a text. ``end`` excludes any possessive suffix."""
+
+    name: str
+    mention: str
+    start: int
+    end: int
+    registered: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FigureRegistry:
+    """Canonical figures plus the rules to find them in text."""
+
+    figures: list[Figure]
+    titles: tuple[str, ...] = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Dame", "Lady", "Lord")
+    given_names: frozenset[str] = frozenset()
+    _by_name: dict[str, Figure] = field(default_factory=dict, repr=False)
+    _surfaces: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _by_surname: dict[str, list[Figure]] = field(default_factory=dict, repr=False)
+    _regex: re.Pattern[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for fig in self.figures:
+            if fig.name in self._by_name:
+                raise ValueError(f"figure registered twice: {fig.name}")
+            self._by_name[fig.name] = fig
+            self._by_surname.setdefault(fig.surname, []).append(fig)
+            for surface in (fig.name, *fig.aliases):
+                self._surfaces.setdefault(surface, [])
+                if fig.name not in self._surfaces[surface]:
+                    self._surfaces[surface].append(fig.name)
+        surfaces = sorted(set(self._surfaces) | set(self._by_surname), key=len, reverse=True)
+        title_alt = "|".join(re.escape(t) for t in sorted(self.titles, key=len, reverse=True))
+        name_alt = "|".join(re.escape(s) for s in surfaces) or r"(?!x)x"
+        self._regex = re.compile(
+            rf"(?<![{_NAME_CHARS}])(?:(?P<title>{title_alt})\.?\s+)?(?P<name>{name_alt})"
+            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ])"
+        )
+        given = "|".join(
+            re.escape(g)
+            for g in sorted(self.given_names | {f.given_name for f in self.figures}, key=len)[::-1]
+        )
+        self._person_regex = re.compile(
+            rf"(?<![{_NAME_CHARS}])(?:(?P<title>{title_alt})\.?\s+(?P<tname>(?:{_CAP_WORD}\s+)?{_CAP_WORD})"
+            rf"|(?P<gname>(?:{given})\s+{_CAP_WORD}(?:\s+{_CAP_WORD})?))(?![A-Za-zÀ-ÖØ-öø-ÿ])"
+        )
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], given_names: frozenset[str] = frozenset()
+    ) -> FigureRegistry:
+        figures = []
+        for i, raw in enumerate(data.get("figures") or []):
+            if not isinstance(raw, dict) or not raw.get("name"):
+                raise ValueError(f"figure #{i + 1} has no name: {raw!r}")
+            name = str(raw["name"]).strip()
+            figures.append(
+                Figure(
+                    name=name,
+                    party=str(raw.get("party", "")),
+                    role=str(raw.get("role", "")),
+                    aliases=tuple(str(a) for a in raw.get("aliases") or ()),
+                    surname=str(raw.get("surname") or name.split()[-1]),
+                    surname_alone=bool(raw.get("surname_alone", True)),
+                    default_for_surname=bool(raw.get("default_for_surname", False)),
+                )
+            )
+        titles = tuple(data.get("titles") or cls.titles)
+        given = frozenset(data.get("given_names") or ()) | given_names
+        return cls(figures=figures, titles=titles, given_names=given)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialisable form (saved inside every model)."""
+        return {
+            "titles": list(self.titles),
+            "given_names": sorted(self.given_names),
+            "figures": [{**asdict(f), "aliases": list(f.aliases)} for f in self.figures],
+        }
+
+    # ------------------------------------------------------------------ lookup
+    def __contains__(self, name: str) -> bool:
+        return name in self._by_name
+
+    def __len__(self) -> int:
+        return len(self.figures)
+
+    def get(self, name: str) -> Figure | None:
+        return self._by_name.get(name)
+
+    # ------------------------------------------------------------------ matching
+    def find(self, text: str) -> list[FigureMention]:
+        """Every person mention in ``text``, registered or not, in order of appearance."""
+        mentions: list[FigureMention] = []
+        taken: list[tuple[int, int]] = []
+        named_in_full: list[str] = []
+        for m in self._regex.finditer(text):
+            name = self._resolve(m.group("name"), m.group("title"), named_in_full)
+            if name is None:
+                continue
+            start = m.start("title") if m.group("title") else m.start("name")
+            mention = FigureMention(name, text[start : m.end("name")], start, m.end("name"), True)
+            if m.group("name") in self._surfaces:
+                named_in_full.append(name)
+            mentions.append(mention)
+            taken.append((mention.start, mention.end))
+        mentions.extend(self._find_unregistered(text, taken))
+        return sorted(mentions, key=lambda x: x.start)
+
+    def first_mentions(self, text: str) -> list[FigureMention]:
+        """One mention per person: the first."""
+        seen: set[str] = set()
+        out = []
+        for m in self.find(text):
+            if m.name not in seen:
+                seen.add(m.name)
+                out.append(m)
+        return out
+
+    def _resolve(self, surface: str, title: str | None, named_in_full: list[str]) -> str | None:
+        """Canonical name for a matched surface, or None when the rule says it is not a mention."""
+        if surface in self._surfaces:
+            candidates = self._surfaces[surface]
+            if len(candidates) == 1:
+                return candidates[0]
+        figs = self._by_surname.get(surface, [])
+        if not title:
+            figs = [f for f in figs if f.surname_alone or f.name in named_in_full]
+        if not figs:
+            return None
+        if len(figs) == 1:
+            return figs[0].name
+        for name in reversed(named_in_full):
+            if any(f.name == name for f in figs):
+                return name
+        defaults = [f for f in figs if f.default_for_surname]
+        return defaults[0].name if len(defaults) == 1 else None
+
+    def _find_unregistered(self, text: str, taken: list[tuple[int, int]]) -> list[FigureMention]:
+        def overlaps(a: int, b: int) -> bool:
+            return any(a < e and s < b for s, e in taken)
+
+        found: list[FigureMention] = []
+        for m in self._person_regex.finditer(text):
+            if overlaps(m.start(), m.end()):
+                continue
+            if m.group("gname"):
+                name = m.group("gname")
+                start = m.start("gname")
+            else:
+                name = m.group("tname")
+                start = m.start("title")
+            name = re.sub(r"\s+", " ", name)
+            found.append(FigureMention(name, text[start : m.end()], start, m.end(), False))
+            taken.append((start, m.end()))
+        # Later bare-surname mentions of an unregistered person found in full.
+        full = {f.name.split()[-1]: f.name for f in found if " " in f.name}
+        for surname, name in full.items():
+            for m in re.finditer(
+                rf"(?<![{_NAME_CHARS}]){re.escape(surname)}(?![A-Za-zÀ-ÖØ-öø-ÿ])", text
+            ):
+                if not overlaps(m.start(), m.end()):
+                    found.append(FigureMention(name, surname, m.start(), m.end(), False))
+                    taken.append((m.start(), m.end()))
+        return found
+
+
+def load_given_names(path: str | Path) -> frozenset[str]:
+    """Read a one-name-per-line file; ``#`` starts a comment."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return frozenset(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
+
+
+def load_registry(path: str | Path | None = None) -> FigureRegistry:
+    """Load ``figures.yaml`` (default: in ``labels_dir()``) and the given-name list beside it."""
+    path = Path(path) if path else labels_dir() / "figures.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"figure registry not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML: {exc}") from exc
+    names_file = path.parent / "given_names.txt"
+    given = load_given_names(names_file) if names_file.exists() else frozenset()
+    try:
+        return FigureRegistry.from_dict(data, given)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc

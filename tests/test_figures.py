@@ -1,0 +1,88 @@
+from serving.figures import FigureRegistry
+
+
+def names(registry, text):
+    return [(m.name, m.mention) for m in registry.find(text)]
+
+
+def test_full_name_and_alias_resolve_to_canonical(registry):
+    assert names(registry, "Lady Nugee and Jezza") == [
+        ("Emily Thornberry", "Lady Nugee"),
+        ("Jeremy Corbyn", "Jezza"),
+    ]
+
+
+def test_possessive_is_not_part_of_the_mention(registry):
+    [m] = registry.find("Corbyn's aides")
+    assert (m.name, m.mention, m.end) == ("Jeremy Corbyn", "Corbyn", 6)
+    [m] = registry.find("Starmer’s pitch")
+    assert m.mention == "Starmer"
+
+
+def test_titles_attach_to_surname(registry):
+    assert names(
+        registry, "Ms Murphy told Mr Corbyn, Sir Keir Starmer and Dame Margaret Hodge"
+    ) == [
+        ("Karie Murphy", "Ms Murphy"),
+        ("Jeremy Corbyn", "Mr Corbyn"),
+        ("Keir Starmer", "Sir Keir Starmer"),
+        ("Margaret Hodge", "Dame Margaret Hodge"),
+    ]
+
+
+def test_shared_surname_follows_the_full_name_named_before(registry):
+    text = (
+        "David Miliband wrote to Ed Miliband. Miliband replied. "
+        "Later David Miliband left, and Mr Miliband sighed."
+    )
+    resolved = [n for n, _ in names(registry, text)]
+    assert resolved == [
+        "David Miliband",
+        "Ed Miliband",
+        "Ed Miliband",
+        "David Miliband",
+        "David Miliband",
+    ]
+
+
+def test_shared_surname_without_context_uses_documented_default(registry):
+    assert names(registry, "Miliband said no.") == [("Ed Miliband", "Miliband")]
+
+
+def test_common_word_surname_needs_first_name_or_title(registry):
+    assert names(registry, "May brings local elections. Flint is a stone.") == []
+    assert names(registry, "Mrs May left.") == [("Theresa May", "Mrs May")]
+    assert names(registry, "Caroline Flint warned them. Flint was right.") == [
+        ("Caroline Flint", "Caroline Flint"),
+        ("Caroline Flint", "Flint"),
+    ]
+
+
+def test_no_match_inside_longer_words_or_hyphenated_names(registry):
+    assert names(registry, "Corbynism and Corbynistas") == []
+    assert names(registry, "Rebecca Long-Bailey") == [
+        ("Rebecca Long-Bailey", "Rebecca Long-Bailey")
+    ]
+
+
+def test_lowercase_word_is_not_a_name(registry):
+    assert names(registry, "they want to hunt and fish") == []
+
+
+def test_unregistered_people_found_by_given_name_or_title(registry):
+    found = registry.find("Candidate Ross Semple lost; Semple blamed Dr Smithers.")
+    assert [(m.name, m.registered) for m in found] == [
+        ("Ross Semple", False),
+        ("Ross Semple", False),
+        ("Smithers", False),
+    ]
+
+
+def test_organisations_are_not_people(registry):
+    assert names(registry, "The Labour Party and the Sunday Times in Golders Green.") == []
+
+
+def test_registry_round_trips_through_dict(registry):
+    again = FigureRegistry.from_dict(registry.to_dict())
+    assert len(again) == len(registry)
+    assert names(again, "Mr Corbyn") == [("Jeremy Corbyn", "Mr Corbyn")]
