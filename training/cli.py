@@ -92,6 +92,154 @@ def _format_stats(s: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ Label Studio / doccano
+def _report(problems: list, n: int, out: Path) -> None:
+    """Print problems to stderr and a one-line summary; exit 1 when any is an error."""
+    for p in problems:
+        typer.echo(str(p), err=True)
+    errors = sum(p.severity == "error" for p in problems)
+    typer.echo(
+        f"{n} paragraphs written to {out}, {errors} errors, {len(problems) - errors} warnings"
+    )
+    raise typer.Exit(1 if errors else 0)
+
+
+def _predict(model: str, texts: list[str]) -> list[dict]:
+    """Predictions from ``serving.predictor`` as dicts (imported lazily: optional dependency)."""
+    try:
+        from serving.predictor import load_predictor
+    except ImportError as exc:
+        typer.echo(f"--model needs serving.predictor, which cannot be imported: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    preds = [p.to_dict() for p in load_predictor(model).predict(texts)]
+    for p in preds:
+        p.setdefault("model_version", model)
+    return preds
+
+
+@data_app.command("export-labelstudio")
+def data_export_labelstudio(
+    out: Annotated[Path, typer.Option(help="Label Studio tasks JSON to write.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="JSONL files or folders.")] = None,
+    config_out: Annotated[
+        Path | None, typer.Option(help="Labelling config XML. Default: --out with .xml suffix.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model kind or name: attach its predictions.")
+    ] = None,
+    labels: LabelsOpt = None,
+) -> None:
+    """Write corpus paragraphs as Label Studio tasks plus the matching labelling config."""
+    from training.corpus import CorpusError, load_corpus
+    from training.interop import export_labelstudio, labelstudio_config
+
+    schema, _ = _schema_and_registry(labels)
+    try:
+        paragraphs = load_corpus(_corpus_paths(paths), schema)
+    except CorpusError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    preds = _predict(model, [p.text for p in paragraphs]) if model else None
+    try:
+        tasks = export_labelstudio(paragraphs, schema, preds)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    out.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
+    config_out = config_out or out.with_suffix(".xml")
+    config_out.write_text(labelstudio_config(schema), encoding="utf-8")
+    typer.echo(f"{len(tasks)} tasks written to {out}, labelling config to {config_out}")
+
+
+@data_app.command("import-labelstudio")
+def data_import_labelstudio(
+    export: Annotated[Path, typer.Argument(help="Label Studio JSON export.")],
+    out: Annotated[Path, typer.Option(help="Annotated JSONL to write.")],
+    source: Annotated[
+        str, typer.Option(help="Source for tasks whose data has none.")
+    ] = "labelstudio",
+    labels: LabelsOpt = None,
+) -> None:
+    """Convert a Label Studio JSON export to corpus JSONL. Exit 1 on errors."""
+    from training.interop import import_labelstudio, write_paragraphs
+
+    schema, registry = _schema_and_registry(labels)
+    paragraphs, problems = import_labelstudio(export, schema, registry, source)
+    _report(problems, write_paragraphs(paragraphs, out), out)
+
+
+@data_app.command("import-doccano")
+def data_import_doccano(
+    path: Annotated[Path, typer.Argument(help="doccano JSONL export.")],
+    out: Annotated[Path, typer.Option(help="Annotated JSONL to write.")],
+    source: Annotated[str, typer.Option(help="Source for lines that carry none.")] = "doccano",
+    labels: LabelsOpt = None,
+) -> None:
+    """Convert a doccano JSONL export to corpus JSONL. Exit 1 on errors."""
+    from training.interop import import_doccano, write_paragraphs
+
+    schema, registry = _schema_and_registry(labels)
+    paragraphs, problems = import_doccano(path, schema, registry, source)
+    _report(problems, write_paragraphs(paragraphs, out), out)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@app.command("train")
+def train_cmd(
+    config: Annotated[Path, typer.Option(help="Training config YAML (training/configs/*.yaml).")],
+    cv: Annotated[int | None, typer.Option(help="Grouped K-fold CV instead of training.")] = None,
+    newsmtsc: Annotated[
+        Path | None, typer.Option(help="NewsMTSC folder or train file (extra sentiment data).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config value: key.sub=value")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the metrics JSON here.")] = None,
+) -> None:
+    """Train a model from a config into the BentoML model store (or cross-validate with --cv)."""
+    import yaml
+
+    from training.config import load_config
+    from training.evaluate import headline
+    from training.train import cross_validate, train
+
+    overrides = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in set_ or [])}
+    if newsmtsc:
+        overrides["data.newsmtsc"] = str(newsmtsc)
+    cfg = load_config(config, overrides)
+    if cv:
+        summary = cross_validate(cfg, cv)
+        report = summary
+        typer.echo(
+            f"{cfg.kind} grouped {cv}-fold CV: frames macro-F1 "
+            f"{summary['frames_macro_f1']['mean']:.3f} ± {summary['frames_macro_f1']['std']:.3f}, "
+            f"figure-sentiment macro-F1 {summary['sentiment_macro_f1']['mean']:.3f} ± "
+            f"{summary['sentiment_macro_f1']['std']:.3f}"
+        )
+    else:
+        result = train(cfg)
+        report = {
+            "tag": result.tag,
+            "seconds": result.seconds,
+            "dev": result.dev_metrics,
+            "gold": result.gold_metrics,
+        }
+        dev = headline(result.dev_metrics)
+        gold = headline(result.gold_metrics) if result.gold_metrics else {}
+        typer.echo(
+            f"saved {result.tag} in {result.seconds:.0f}s; dev frames macro-F1 "
+            f"{_fmt(dev['frames_macro_f1'])}, sentiment macro-F1 {_fmt(dev['sentiment_macro_f1'])}"
+            f"; gold frames {_fmt(gold.get('frames_macro_f1'))}, "
+            f"sentiment {_fmt(gold.get('sentiment_macro_f1'))}"
+        )
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

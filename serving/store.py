@@ -1,0 +1,89 @@
+"""Saving models to and finding them in the BentoML model store.
+
+The store lives under ``$BENTOML_HOME/models`` (BentoML's default ``BENTOML_HOME`` is
+``~/bentoml``; the Makefile points it at the repo's ignored ``.bentoml/``). Each model folder holds
+the artefacts plus ``stanceframe.json``: kind, label schema, figure registry, thresholds, training
+config, training-data hash, library versions and dev metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+INFO_FILE = "stanceframe.json"
+DEFAULT_NAMES = {"transformer": "stanceframe-transformer", "baseline": "stanceframe-baseline"}
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on."""
+    out = {"python": platform.python_version()}
+    for pkg in ("stanceframe", "torch", "transformers", "scikit-learn", "bentoml", "numpy"):
+        try:
+            out[pkg] = importlib_metadata.version(pkg)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat_metrics(value, f"{name}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            flat[name] = float(value)
+    return flat
+
+
+def save_model(name: str, info: dict[str, Any], write: Callable[[Path], None]) -> str:
+    """Create a new version of ``name`` in the store; ``write(folder)`` writes the artefacts.
+
+    Returns the new tag (``name:version``).
+    """
+    import bentoml
+
+    labels = {"kind": str(info["kind"]), "schema_version": str(info["schema"]["version"])}
+    metadata = _flat_metrics(info.get("dev_metrics", {}), "dev.")
+    metadata["data_hash"] = info.get("data_hash", "")
+    with bentoml.models.create(name, labels=labels, metadata=metadata) as model:
+        folder = Path(model.path)
+        write(folder)
+        info = {**info, "tag": str(model.tag)}
+        (folder / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+    return str(model.tag)
+
+
+def find_model(name_or_tag: str) -> tuple[Path, dict[str, Any]]:
+    """Folder and info of a stored model (``name`` means its latest version).
+
+    Raises ``LookupError`` with the reason when it is absent or incomplete.
+    """
+    import bentoml
+
+    tag = name_or_tag if ":" in name_or_tag else f"{name_or_tag}:latest"
+    try:
+        model = bentoml.models.get(tag)
+    except Exception as exc:  # bentoml raises its own NotFound; the reason is what matters
+        raise LookupError(f"model '{tag}' not found in the BentoML store: {exc}") from exc
+    folder = Path(model.path)
+    info_path = folder / INFO_FILE
+    if not info_path.exists():
+        raise LookupError(f"model '{model.tag}' has no {INFO_FILE}; not a stanceframe model")
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    info["tag"] = str(model.tag)
+    return folder, info
+
+
+def has_model(name: str) -> bool:
+    """True when at least one version of ``name`` is in the store."""
+    try:
+        find_model(name)
+    except LookupError:
+        return False
+    return True
