@@ -126,7 +126,7 @@ def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class StanceFrameHeads(nn.Module):
-    """The two task heads over encoder token states (kept apart so other backends can reuse them)."""
+    """The two task heads over encoder token states (separate so other backends reuse them)."""
 
     def __init__(self, hidden_size: int, n_frames: int, n_sentiments: int, dropout: float = 0.1):
         super().__init__()
@@ -157,7 +157,7 @@ class StanceFrameHeads(nn.Module):
 
 
 class StanceFrameModel(nn.Module):
-    """Encoder + heads. ``forward`` returns (frame logits per paragraph, sentiment logits per mention)."""
+    """Encoder + heads: returns (frame logits per paragraph, sentiment logits per mention)."""
 
     def __init__(self, encoder: nn.Module, n_frames: int, n_sentiments: int, dropout: float = 0.1):
         super().__init__()

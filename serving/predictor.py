@@ -156,10 +156,9 @@ class TransformerPredictor(Predictor):
     def load(cls, folder: Path, info: dict[str, Any], device: str = "auto") -> TransformerPredictor:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         from serving.model import StanceFrameModel
-
-        from transformers.utils import logging as hf_logging
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         hf_logging.set_verbosity_error()  # the unused pooler's "missing weights" report is noise

@@ -25,7 +25,7 @@ class DataConfig:
     labels_dir: str = "labels"
     """Folder with ``schema.yaml`` and ``figures.yaml``."""
     newsmtsc: str | None = None
-    """Optional NewsMTSC folder or train file: extra figure-sentiment examples (transformer only)."""
+    """Optional NewsMTSC folder or train file: extra figure-sentiment examples."""
     newsmtsc_max_examples: int | None = None
     """Cap on NewsMTSC sentences used per run (random sample), to bound training time."""
     dev_fraction: float = 0.15

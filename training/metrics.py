@@ -1,4 +1,4 @@
-"""Metric functions (pure, numpy only), shared by training's dev metrics and ``stanceframe evaluate``.
+"""Metric functions (pure numpy), shared by dev metrics in training and ``stanceframe evaluate``.
 
 Convention for undefined values: a label with no gold positives and no predicted positives has
 precision, recall and F1 ``None`` (nothing to get right or wrong) and is left out of the macro

@@ -1,4 +1,4 @@
-"""``train()``: load data, split by story, fit, evaluate on dev and gold, save to the model store."""
+"""``train()``: load data, split by story, fit, evaluate on dev and gold, save to the store."""
 
 from __future__ import annotations
 
