@@ -9,7 +9,8 @@ The registry (``labels/figures.yaml``) maps surface forms to canonical names. Th
   that are also common words ("May", "Flint", "Hunt") need a first name or a title, unless the
   person was already named in full earlier in the same text;
 * a possessive ``'s`` / ``’s`` may follow a mention and is not part of it;
-* a mention is never found inside a longer word or after a hyphen ("Bailey" in "Long-Bailey");
+* a mention is never found inside a longer word or after a hyphen ("Bailey" in "Long-Bailey"),
+  and a bare surname right after a different given name is someone else ("Kim Johnson");
 * a surname shared by several figures resolves to the one named in full earlier in the same text,
   else to the figure marked ``default_for_surname``, else it is reported unregistered;
 * people not in the registry are found by the capitalised-name rule: a known given name (from
@@ -28,7 +29,7 @@ import yaml
 
 from serving.schema import labels_dir
 
-_NAME_CHARS = r"A-Za-zÀ-ÖØ-öø-ÿ'’\-"
+_NAME_CHARS = r"A-Za-zÀ-ÖØ-öø-ÿ\-"  # an opening quote mark may precede a name
 _CAP_WORD = r"(?:Mc|Mac|O['’])?[A-Z][a-zà-öø-ÿ]+(?:-[A-Z][a-zà-öø-ÿ]+)?"
 
 
@@ -92,10 +93,8 @@ class FigureRegistry:
             rf"(?<![{_NAME_CHARS}])(?:(?P<title>{title_alt})\.?\s+)?(?P<name>{name_alt})"
             rf"(?![A-Za-zÀ-ÖØ-öø-ÿ])"
         )
-        given = "|".join(
-            re.escape(g)
-            for g in sorted(self.given_names | {f.given_name for f in self.figures}, key=len)[::-1]
-        )
+        self._all_given_names = self.given_names | {f.given_name for f in self.figures}
+        given = "|".join(re.escape(g) for g in sorted(self._all_given_names, key=len)[::-1])
         self._person_regex = re.compile(
             rf"(?<![{_NAME_CHARS}])(?:(?P<title>{title_alt})\.?\s+(?P<tname>(?:{_CAP_WORD}\s+)?{_CAP_WORD})"
             rf"|(?P<gname>(?:{given})\s+{_CAP_WORD}(?:\s+{_CAP_WORD})?))(?![A-Za-zÀ-ÖØ-öø-ÿ])"
@@ -151,6 +150,8 @@ class FigureRegistry:
         taken: list[tuple[int, int]] = []
         named_in_full: list[str] = []
         for m in self._regex.finditer(text):
+            if self._other_persons_surname(text, m):
+                continue
             name = self._resolve(m.group("name"), m.group("title"), named_in_full)
             if name is None:
                 continue
@@ -172,6 +173,13 @@ class FigureRegistry:
                 seen.add(m.name)
                 out.append(m)
         return out
+
+    def _other_persons_surname(self, text: str, m: re.Match[str]) -> bool:
+        """A bare surname right after another given name ("Kim Johnson") is someone else."""
+        if m.group("title") or m.group("name") in self._surfaces:
+            return False
+        before = re.search(r"([A-Z][a-zà-öø-ÿ]+)\s+$", text[: m.start("name")])
+        return bool(before) and before.group(1) in self._all_given_names
 
     def _resolve(self, surface: str, title: str | None, named_in_full: list[str]) -> str | None:
         """Canonical name for a matched surface, or None when the rule says it is not a mention."""

@@ -202,12 +202,24 @@ class TransformerPredictor(Predictor):
         return frame_probs, sent_probs
 
 
-def load_predictor(name_or_kind: str = "transformer", device: str = "auto") -> Predictor:
-    """Load a predictor from the model store by kind (``transformer``/``baseline``), name or tag."""
+def load_predictor(
+    name_or_kind: str = "transformer", device: str = "auto", backend: str = "torch"
+) -> Predictor:
+    """Load a predictor from the model store by kind (``transformer``/``baseline``), name or tag.
+
+    ``backend="onnx"`` runs a transformer's encoder in onnxruntime, int8-quantised (exported on
+    first use; see :mod:`serving.onnx_backend`); baselines ignore ``backend``.
+    """
+    if backend not in ("torch", "onnx"):
+        raise ValueError(f"unknown backend {backend!r}: expected torch or onnx")
     name = DEFAULT_NAMES.get(name_or_kind, name_or_kind)
     folder, info = find_model(name)
     if info["kind"] == "baseline":
         return BaselinePredictor.load(folder, info)
+    if info["kind"] == "transformer" and backend == "onnx":
+        from serving.onnx_backend import OnnxTransformerPredictor
+
+        return OnnxTransformerPredictor.load(folder, info)
     if info["kind"] == "transformer":
         return TransformerPredictor.load(folder, info, device=device)
     raise LookupError(f"model '{info.get('tag')}' has unknown kind {info['kind']!r}")

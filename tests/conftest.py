@@ -55,37 +55,94 @@ def record(i: int, text: str = "Jeremy Corbyn spoke in Leeds.", **kw) -> dict:
 
 # A tiny inline corpus: (story, text, frames, [(canonical name, mention, sentiment)]).
 TINY = [
-    ("a", "Jeremy Corbyn's aides sent activists to seats Labour could never win.",
-     ["blame_leadership"], [("Jeremy Corbyn", "Jeremy Corbyn", "negative")]),
-    ("a", "Nobody in head office looked at the data, Ruth Smeeth said.",
-     ["blame_leadership"], [("Ruth Smeeth", "Ruth Smeeth", "neutral")]),
+    (
+        "a",
+        "Jeremy Corbyn's aides sent activists to seats Labour could never win.",
+        ["blame_leadership"],
+        [("Jeremy Corbyn", "Jeremy Corbyn", "negative")],
+    ),
+    (
+        "a",
+        "Nobody in head office looked at the data, Ruth Smeeth said.",
+        ["blame_leadership"],
+        [("Ruth Smeeth", "Ruth Smeeth", "neutral")],
+    ),
     ("a", "The count in Stoke finished at four in the morning.", [], []),
-    ("b", "The organising unit held the line where the party would otherwise have collapsed.",
-     ["defend_unit"], []),
-    ("b", "Ian Lavery praised the unit's volunteers as the best campaigners he had seen.",
-     ["defend_unit"], [("Ian Lavery", "Ian Lavery", "positive")]),
+    (
+        "b",
+        "The organising unit held the line where the party would otherwise have collapsed.",
+        ["defend_unit"],
+        [],
+    ),
+    (
+        "b",
+        "Ian Lavery praised the unit's volunteers as the best campaigners he had seen.",
+        ["defend_unit"],
+        [("Ian Lavery", "Ian Lavery", "positive")],
+    ),
     ("b", "The unit was set up in January and employs forty organisers.", [], []),
-    ("c", "Labour has become a party of London dinner parties that sneers at the north.",
-     ["london_elite"], []),
-    ("c", "Caroline Flint warned that Islington Remainers had forgotten Leave voters.",
-     ["london_elite"], [("Caroline Flint", "Caroline Flint", "positive")]),
+    (
+        "c",
+        "Labour has become a party of London dinner parties that sneers at the north.",
+        ["london_elite"],
+        [],
+    ),
+    (
+        "c",
+        "Caroline Flint warned that Islington Remainers had forgotten Leave voters.",
+        ["london_elite"],
+        [("Caroline Flint", "Caroline Flint", "positive")],
+    ),
     ("c", "Labour won Putney, a seat in south-west London.", [], []),
-    ("d", "Keir Starmer is a decent and serious man, his allies say.", [],
-     [("Keir Starmer", "Keir Starmer", "positive")]),
-    ("d", "Boris Johnson's campaign was blamed on Brexit fatigue, not on anyone in particular.", [],
-     [("Boris Johnson", "Boris Johnson", "neutral")]),
-    ("d", "Karie Murphy masterminded a disastrous strategy from the leader's office.",
-     ["blame_leadership"], [("Karie Murphy", "Karie Murphy", "negative")]),
-    ("e", "The digital team's videos reached millions; whatever went wrong, it was not them.",
-     ["defend_unit"], []),
-    ("e", "A metropolitan elite in London has abandoned the working-class towns, Lisa Nandy said.",
-     ["london_elite"], [("Lisa Nandy", "Lisa Nandy", "neutral")]),
-    ("e", "Diane Abbott was mocked for a shambolic interview.", [],
-     [("Diane Abbott", "Diane Abbott", "negative")]),
-    ("f", "The leadership drove the party to the edge of bankruptcy and the London frontbench "
-     "looked down on Leave voters.", ["blame_leadership", "london_elite"], []),
-    ("f", "Angela Rayner was praised for a warm and effective speech.", [],
-     [("Angela Rayner", "Angela Rayner", "positive")]),
+    (
+        "d",
+        "Keir Starmer is a decent and serious man, his allies say.",
+        [],
+        [("Keir Starmer", "Keir Starmer", "positive")],
+    ),
+    (
+        "d",
+        "Boris Johnson's campaign was blamed on Brexit fatigue, not on anyone in particular.",
+        [],
+        [("Boris Johnson", "Boris Johnson", "neutral")],
+    ),
+    (
+        "d",
+        "Karie Murphy masterminded a disastrous strategy from the leader's office.",
+        ["blame_leadership"],
+        [("Karie Murphy", "Karie Murphy", "negative")],
+    ),
+    (
+        "e",
+        "The digital team's videos reached millions; whatever went wrong, it was not them.",
+        ["defend_unit"],
+        [],
+    ),
+    (
+        "e",
+        "A metropolitan elite in London has abandoned the working-class towns, Lisa Nandy said.",
+        ["london_elite"],
+        [("Lisa Nandy", "Lisa Nandy", "neutral")],
+    ),
+    (
+        "e",
+        "Diane Abbott was mocked for a shambolic interview.",
+        [],
+        [("Diane Abbott", "Diane Abbott", "negative")],
+    ),
+    (
+        "f",
+        "The leadership drove the party to the edge of bankruptcy and the London frontbench "
+        "looked down on Leave voters.",
+        ["blame_leadership", "london_elite"],
+        [],
+    ),
+    (
+        "f",
+        "Angela Rayner was praised for a warm and effective speech.",
+        [],
+        [("Angela Rayner", "Angela Rayner", "positive")],
+    ),
     ("f", "Turnout fell by four points in the north-east.", [], []),
 ]
 
@@ -97,10 +154,25 @@ def tiny_records(prefix: str = "t") -> list[dict]:
         figures = []
         for name, mention, sentiment in figs:
             start = text.index(mention)
-            figures.append({"name": name, "mention": mention, "start": start,
-                            "end": start + len(mention), "sentiment": sentiment})
-        rows.append({"id": f"{prefix}{i}", "story_id": f"{prefix}-{story}", "source": "test",
-                     "text": text, "frames": frames, "figures": figures})
+            figures.append(
+                {
+                    "name": name,
+                    "mention": mention,
+                    "start": start,
+                    "end": start + len(mention),
+                    "sentiment": sentiment,
+                }
+            )
+        rows.append(
+            {
+                "id": f"{prefix}{i}",
+                "story_id": f"{prefix}-{story}",
+                "source": "test",
+                "text": text,
+                "frames": frames,
+                "figures": figures,
+            }
+        )
     return rows
 
 

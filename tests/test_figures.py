@@ -86,3 +86,19 @@ def test_registry_round_trips_through_dict(registry):
     again = FigureRegistry.from_dict(registry.to_dict())
     assert len(again) == len(registry)
     assert names(again, "Mr Corbyn") == [("Jeremy Corbyn", "Mr Corbyn")]
+
+
+def test_name_after_opening_quote_is_found(registry):
+    assert names(registry, "'Corbyn was right,' she said.") == [("Jeremy Corbyn", "Corbyn")]
+
+
+def test_surname_after_another_given_name_is_another_person(registry):
+    found = registry.find("Kim Johnson, the Liverpool MP, disagreed with Johnson.")
+    assert [(m.name, m.registered) for m in found] == [
+        ("Kim Johnson", False),
+        ("Boris Johnson", True),
+    ]
+
+
+def test_knighted_alias(registry):
+    assert names(registry, "Sir Ed said") == [("Ed Davey", "Sir Ed")]

@@ -111,7 +111,11 @@ def _predict(model: str, texts: list[str]) -> list[dict]:
     except ImportError as exc:
         typer.echo(f"--model needs serving.predictor, which cannot be imported: {exc}", err=True)
         raise typer.Exit(1) from exc
-    preds = [p.to_dict() for p in load_predictor(model).predict(texts)]
+    try:
+        preds = [p.to_dict() for p in load_predictor(model).predict(texts)]
+    except (LookupError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: cannot predict with model '{model}': {exc}", err=True)
+        raise typer.Exit(1) from exc
     for p in preds:
         p.setdefault("model_version", model)
     return preds
@@ -238,6 +242,47 @@ def train_cmd(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    data: Annotated[
+        list[Path],
+        typer.Option(help="Annotated JSONL file/folder or Label Studio export (.json); repeat."),
+    ],
+    model: Annotated[
+        str, typer.Option(help="transformer, baseline, both, or a stored model name/tag.")
+    ] = "transformer",
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder. Default: runs/eval/<timestamp>.")
+    ] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(help="Gate METRIC=VALUE (e.g. frames.macro_f1=0.5); exit 1 if under."),
+    ] = None,
+    newsmtsc: Annotated[
+        Path | None, typer.Option(help="NewsMTSC folder: also report test_rw/test_mt F1m.")
+    ] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for 95 % CIs.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Evaluate stored model(s) on annotated data: table, metrics.json, report.md with plots.
+
+    Exit 0 when all --fail-under gates pass, 1 when one fails, 2 on bad input.
+    """
+    from training.corpus import CorpusError
+    from training.evaluate import run_evaluation
+
+    try:
+        run = run_evaluation(data, model, out, fail_under or [], newsmtsc, bootstrap, seed)
+    except (CorpusError, LookupError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(run.table)
+    typer.echo(run.summary)
+    for failure in run.failures:
+        typer.echo(f"FAIL {failure}", err=True)
+    raise typer.Exit(1 if run.failures else 0)
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ FRAMES_TAG = "frames"
 SENTIMENT_TAG = "sentiment"
 FIGURE_TAG = "figure"
 DATA_FIELDS = ("id", "story_id", "source", "text")
+_POSSESSIVES = ("'s", "’s")
 _PALETTE = ("#d62728", "#7f7f7f", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
 
 
@@ -96,13 +97,14 @@ def export_labelstudio(
 ) -> list[dict[str, Any]]:
     """Label Studio tasks for ``paragraphs``, pre-annotated with ``predictions`` when given.
 
-    ``predictions`` holds one dict per paragraph, as ``Prediction.to_dict()`` returns it::
+    ``predictions`` holds one dict per paragraph, as ``ParagraphResult.to_dict()`` returns it::
 
-        {"model_version": "...", "frames": {frame: score},
+        {"model_version": "...", "frames": [{"label", "score", "present"}, ...],
          "figures": [{"name", "mention", "start", "end", "sentiment", "scores": {class: p}}]}
 
-    A frame is pre-selected when its score is at least ``frame_threshold`` (``frames`` may also be
-    a list of the present frames). The prediction ``score`` is the model's *least* confident
+    ``frames`` may also be ``{frame: score}`` or a list of the present frame names. A frame is
+    pre-selected when its ``present`` flag is set (the model's own tuned threshold), else when its
+    score is at least ``frame_threshold``. The prediction ``score`` is the model's *least* confident
     decision (frame yes/no or figure sentiment), so sorting tasks by it in Label Studio puts the
     doubtful ones first. Raises ``ValueError`` on a count mismatch or labels outside ``schema``.
     """
@@ -179,16 +181,32 @@ def _prediction(pred: dict[str, Any], schema: LabelSchema, threshold: float) -> 
 
 
 def _present_frames(
-    frames: dict[str, float] | list[str], schema: LabelSchema, threshold: float
+    frames: dict[str, float] | list[Any], schema: LabelSchema, threshold: float
 ) -> tuple[list[str], list[float]]:
-    """Frames at or above ``threshold`` and the confidence of each yes/no frame decision."""
-    scores = {f: 1.0 for f in frames} if isinstance(frames, list) else dict(frames)
-    unknown = sorted(set(scores) - set(schema.frame2id))
+    """The present frames and the confidence of each yes/no frame decision."""
+    decisions = _frame_decisions(frames, threshold)
+    unknown = sorted(str(label) for label, _, _ in decisions if label not in schema.frame2id)
     if unknown:
         raise ValueError(f"unknown frame(s) {unknown} (schema has {schema.frame_names})")
-    present = [f for f in schema.frame_names if float(scores.get(f, 0.0)) >= threshold]
-    confidences = [max(float(s), 1.0 - float(s)) for s in scores.values()]
+    present = [label for label, _, yes in decisions if yes]
+    confidences = [max(score, 1.0 - score) for _, score, _ in decisions]
     return present, confidences
+
+
+def _frame_decisions(
+    frames: dict[str, float] | list[Any], threshold: float
+) -> list[tuple[str, float, bool]]:
+    """``(label, score, present)`` for each frame of any accepted prediction shape."""
+    if isinstance(frames, dict):
+        return [(label, float(s), float(s) >= threshold) for label, s in frames.items()]
+    out = []
+    for item in frames:
+        if isinstance(item, str):
+            out.append((item, 1.0, True))
+        else:
+            score = float(item["score"])
+            out.append((item["label"], score, bool(item.get("present", score >= threshold))))
+    return out
 
 
 def _figure_results(region_id: str, fig: dict[str, Any], score: float) -> list[dict[str, Any]]:
@@ -224,7 +242,10 @@ class _Span:
 
 
 def _locate(text: str, span: _Span) -> tuple[tuple[int, int] | None, list[str], list[str]]:
-    """Python offsets of ``span`` in ``text`` (UTF-16 offsets converted, whitespace trimmed)."""
+    """Python offsets of ``span`` in ``text`` (or None), with errors and warnings.
+
+    UTF-16 offsets are converted; surrounding whitespace and a trailing possessive are trimmed.
+    """
     start, end = span.start, span.end
     where = f"span {start}:{end}"
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
@@ -247,6 +268,8 @@ def _locate(text: str, span: _Span) -> tuple[tuple[int, int] | None, list[str], 
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    if text[start:end].endswith(_POSSESSIVES) and end - start > 2:
+        end -= 2  # the corpus convention: a possessive is not part of the mention
     if start == end:
         return None, [f"{where}: span is only whitespace"], []
     return (start, end), [], warnings
@@ -293,7 +316,7 @@ def _figures(
         offsets, errs, warns = _locate(text, span)
         errors += errs
         warnings += warns
-        if span.label not in schema.sentiment2id:
+        if not isinstance(span.label, str) or span.label not in schema.sentiment2id:
             errors.append(
                 f"span {span.start}:{span.end}: unknown sentiment {span.label!r} "
                 f"(schema has {', '.join(schema.sentiments)})"
@@ -313,8 +336,10 @@ def _figures(
 
 
 def _first_per_name(figures: list[FigureLabel]) -> tuple[list[FigureLabel], list[str]]:
-    """Keep the first mention (by offset) of each canonical name, in the order given; warn when
-    a later mention of the same person has another sentiment."""
+    """Keep each canonical name's first mention (by offset), in the order given.
+
+    Warns when a later mention of the same person carries another sentiment.
+    """
     kept: dict[str, FigureLabel] = {}
     warnings = []
     for fig in sorted(figures, key=lambda f: (f.start, f.end)):
@@ -341,12 +366,12 @@ def _assemble(
     """
     text = fields.get("text")
     if not isinstance(text, str) or not text.strip():
-        return None, ["task has no text" if text is None else "empty or non-string text"], []
+        return None, ["no text" if text is None else "empty or non-string text"], []
     figures, errors, warnings = _figures(text, spans, schema, registry)
     errors += [
         f"unknown frame {f!r} (schema has {', '.join(schema.frame_names)})"
         for f in frames
-        if f not in schema.frame2id
+        if not isinstance(f, str) or f not in schema.frame2id
     ]
     if errors:
         return None, errors, warnings

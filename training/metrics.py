@@ -7,7 +7,8 @@ average; with predictions but no gold positives its precision and F1 are 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -78,11 +79,73 @@ def multiclass_metrics(
     }
 
 
+def detection_counts(gold: set[str], predicted: set[str]) -> tuple[int, int, int]:
+    """True positives, false positives and false negatives of one item's found set."""
+    return len(gold & predicted), len(predicted - gold), len(gold - predicted)
+
+
 def set_detection_metrics(
     gold: Sequence[set[str]], predicted: Sequence[set[str]]
 ) -> dict[str, float | int | None]:
     """Precision/recall/F1 of found items (e.g. canonical figure names per paragraph)."""
-    tp = sum(len(g & p) for g, p in zip(gold, predicted, strict=True))
-    fp = sum(len(p - g) for g, p in zip(gold, predicted, strict=True))
-    fn = sum(len(g - p) for g, p in zip(gold, predicted, strict=True))
+    counts = [detection_counts(g, p) for g, p in zip(gold, predicted, strict=True)]
+    tp, fp, fn = (sum(c[k] for c in counts) for k in range(3))
     return {**prf(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn}
+
+
+# ------------------------------------------------------------------------- vectorised forms
+# The bootstrap evaluates the same metrics on a thousand resamples at once. These functions take
+# count arrays of any shape and follow the convention above, with NaN standing for ``None``.
+
+
+def ratio_array(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Elementwise ``numerator / denominator``; NaN where the denominator is 0."""
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def f1_array(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    """Elementwise F1 ``2tp / (2tp + fp + fn)`` as in :func:`prf`; NaN where undefined."""
+    tp = np.asarray(tp, dtype=float)
+    return ratio_array(2 * tp, 2 * tp + np.asarray(fp) + np.asarray(fn))
+
+
+def nanmean_last(values: np.ndarray) -> np.ndarray:
+    """Mean over the last axis leaving out NaN (the macro average); NaN when all are NaN."""
+    values = np.asarray(values, dtype=float)
+    kept = ~np.isnan(values)
+    return ratio_array(np.where(kept, values, 0.0).sum(-1), kept.sum(-1))
+
+
+def confusion_arrays(confusion: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 from confusion matrices ``(..., C, C)`` (rows gold, columns
+    predicted), as :func:`multiclass_metrics` computes them from one matrix."""
+    confusion = np.asarray(confusion, dtype=float)
+    tp = np.diagonal(confusion, axis1=-2, axis2=-1)
+    fp = confusion.sum(-2) - tp
+    fn = confusion.sum(-1) - tp
+    return {
+        "accuracy": ratio_array(tp.sum(-1), confusion.sum((-2, -1))),
+        "macro_f1": nanmean_last(f1_array(tp, fp, fn)),
+    }
+
+
+def lookup_path(metrics: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path in nested metric dicts, e.g. ``frames.per_label.X.f1``.
+
+    Keys may contain dots themselves (bootstrap intervals are keyed by metric path), so at each
+    level the longest matching key wins. Raises ``KeyError(path)`` when nothing is there.
+    """
+    node: Any = metrics
+    parts = path.split(".")
+    while parts:
+        if not isinstance(node, Mapping):
+            raise KeyError(path)
+        k = next((k for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in node), 0)
+        if not k:
+            raise KeyError(path)
+        node, parts = node[".".join(parts[:k])], parts[k:]
+    return node

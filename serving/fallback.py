@@ -1,0 +1,151 @@
+"""Which model answers: the transformer, or the baseline when the transformer cannot.
+
+``decide(requested, ready)`` is the one decision table, shared by the service and batch labelling;
+``ModelPair`` applies it per batch and records why the baseline answered (``fallback_reason``):
+
+* ``requested``: the caller asked for the baseline;
+* ``transformer_unavailable``: the transformer is missing or failed to load;
+* ``transformer_error``: it raised on this batch;
+* ``transformer_timeout``: it took longer than ``timeout_s`` on this batch;
+* ``transformer_busy``: a batch that timed out is still running on it.
+
+``STANCEFRAME_FAIL_TRANSFORMER`` (``load``, ``predict`` or ``slow``) injects each failure, for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from serving.predictor import Predictor, load_predictor
+from serving.results import ParagraphResult
+
+log = logging.getLogger("stanceframe.fallback")
+
+REQUESTED = "requested"
+UNAVAILABLE = "transformer_unavailable"
+ERROR = "transformer_error"
+TIMEOUT = "transformer_timeout"
+BUSY = "transformer_busy"
+
+FAIL_ENV = "STANCEFRAME_FAIL_TRANSFORMER"
+SLOW_S = 2.0  # how long an injected "slow" batch takes
+
+
+def decide(requested: str, ready: bool) -> tuple[str, str | None]:
+    """The model that answers a request for ``requested`` (auto, transformer or baseline) and the
+    fallback reason, given whether the transformer is loaded (``ready``)."""
+    if requested == "baseline":
+        return "baseline", REQUESTED
+    if requested not in ("auto", "transformer"):
+        raise ValueError(f"unknown model {requested!r}: expected auto, transformer or baseline")
+    return ("transformer", None) if ready else ("baseline", UNAVAILABLE)
+
+
+class _Busy(Exception):
+    """A timed-out batch still occupies the transformer."""
+
+
+def _try_load(name: str, **kwargs) -> tuple[Predictor | None, str | None]:
+    try:
+        return load_predictor(name, **kwargs), None
+    except Exception as exc:  # missing, corrupt, wrong versions: the caller falls back
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+class ModelPair:
+    """The transformer with the baseline behind it."""
+
+    def __init__(
+        self,
+        transformer: Predictor | None,
+        baseline: Predictor | None,
+        timeout_s: float | None = None,
+        transformer_error: str | None = None,
+        baseline_error: str | None = None,
+    ):
+        self.transformer = transformer
+        self.baseline = baseline
+        self.timeout_s = timeout_s
+        self.transformer_error = transformer_error
+        self.baseline_error = baseline_error
+        # One worker thread: a time limit needs the transformer off the caller's thread.
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="transformer") if timeout_s else None
+        self._abandoned: Future | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        transformer: str = "transformer",
+        baseline: str = "baseline",
+        timeout_s: float | None = None,
+        backend: str = "torch",
+    ) -> ModelPair:
+        """Load both from the store; a model that cannot be loaded is recorded, not raised."""
+        if os.environ.get(FAIL_ENV) == "load":
+            t, t_err = None, f"injected load failure ({FAIL_ENV}=load)"
+        else:
+            t, t_err = _try_load(transformer, backend=backend)
+        b, b_err = _try_load(baseline)
+        return cls(t, b, timeout_s, t_err, b_err)
+
+    @property
+    def ready(self) -> bool:
+        """True when at least one model can answer."""
+        return self.transformer is not None or self.baseline is not None
+
+    @property
+    def schema(self):
+        """The label schema of the model that answers first."""
+        return (self.transformer or self.baseline).schema
+
+    def predict(
+        self, texts: list[str], ids: list[str | None] | None = None, requested: str = "auto"
+    ) -> list[ParagraphResult]:
+        """Predict with the model ``decide`` picks; on any transformer failure, the baseline."""
+        model, reason = decide(requested, self.transformer is not None)
+        if model == "transformer":
+            try:
+                return self._transformer(texts, ids)
+            except _Busy:
+                reason = BUSY
+            except FutureTimeout:
+                reason = TIMEOUT
+            except Exception:
+                log.exception("transformer failed on a batch of %d; baseline answers", len(texts))
+                reason = ERROR
+        if self.baseline is None:
+            raise RuntimeError(
+                f"no model can answer ({reason}): transformer: {self.transformer_error}; "
+                f"baseline: {self.baseline_error}"
+            )
+        results = self.baseline.predict(texts, ids)
+        for r in results:
+            r.fallback_reason = reason
+        return results
+
+    def _transformer(self, texts: list[str], ids: list[str | None] | None) -> list[ParagraphResult]:
+        if self._pool is None:
+            return self._run(texts, ids)
+        with self._lock:
+            if self._abandoned is not None and not self._abandoned.done():
+                raise _Busy
+            future = self._pool.submit(self._run, texts, ids)
+        try:
+            return future.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            self._abandoned = future  # still running; later batches skip it until it ends
+            raise
+
+    def _run(self, texts: list[str], ids: list[str | None] | None) -> list[ParagraphResult]:
+        fail = os.environ.get(FAIL_ENV, "")
+        if fail == "predict":
+            raise RuntimeError(f"injected transformer failure ({FAIL_ENV}=predict)")
+        if fail == "slow":
+            time.sleep(SLOW_S)
+        return self.transformer.predict(texts, ids)

@@ -1,0 +1,107 @@
+"""Typed HTTP input and output of the service (pydantic), with limits and examples.
+
+Limits are read from the environment once at import, so they appear in the OpenAPI schema:
+
+* ``STANCEFRAME_MAX_TEXT_CHARS`` (default 10,000): longest paragraph accepted by ``/classify``;
+* ``STANCEFRAME_MAX_ARTICLE_CHARS`` (default 100,000): longest article for ``/classify_article``;
+* ``STANCEFRAME_MAX_PARAGRAPHS`` (default 64): most paragraphs in one ``/classify`` request.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from serving.results import ParagraphResult
+
+MAX_TEXT_CHARS = int(os.environ.get("STANCEFRAME_MAX_TEXT_CHARS", "10000"))
+MAX_ARTICLE_CHARS = int(os.environ.get("STANCEFRAME_MAX_ARTICLE_CHARS", "100000"))
+MAX_PARAGRAPHS = int(os.environ.get("STANCEFRAME_MAX_PARAGRAPHS", "64"))
+
+ModelChoice = Literal["auto", "transformer", "baseline"]
+NonBlank = StringConstraints(strip_whitespace=False, min_length=1, pattern=r"\S")
+
+EXAMPLE_TEXT = (
+    "Senior aides to the leader sent activists to seats Labour could never win, "
+    "Ruth Smeeth said, while Jeremy Corbyn's office ignored the data."
+)
+
+
+class ParagraphIn(BaseModel):
+    """One paragraph to classify."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "p1", "text": EXAMPLE_TEXT}]},
+    )
+
+    text: Annotated[str, NonBlank, Field(max_length=MAX_TEXT_CHARS, strict=True)]
+    id: Annotated[str | None, Field(max_length=256)] = None
+    model: ModelChoice = "auto"
+
+
+class FrameOut(BaseModel):
+    label: str
+    score: float
+    present: bool
+
+
+class FigureOut(BaseModel):
+    name: str = Field(description="Canonical name (registered) or the name as written.")
+    mention: str
+    start: int
+    end: int
+    registered: bool
+    sentiment: str
+    scores: dict[str, float]
+
+
+class ParagraphOut(BaseModel):
+    """Frames and figure sentiment for one paragraph."""
+
+    id: str | None
+    frames: list[FrameOut]
+    figures: list[FigureOut]
+    model: str = Field(description="'transformer' or 'baseline'")
+    model_version: str
+    fallback_reason: str | None = None
+
+    @classmethod
+    def from_result(cls, r: ParagraphResult) -> ParagraphOut:
+        return cls.model_validate(r.to_dict())
+
+
+class ArticleIn(BaseModel):
+    """A whole article; it is split into paragraphs on blank lines and line breaks."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"id": "a1", "text": EXAMPLE_TEXT + "\n\nLabour won Putney."}]
+        },
+    )
+
+    text: Annotated[str, NonBlank, Field(max_length=MAX_ARTICLE_CHARS, strict=True)]
+    id: Annotated[str | None, Field(max_length=256)] = None
+    model: ModelChoice = "auto"
+
+
+class FigureSummary(BaseModel):
+    name: str
+    registered: bool
+    sentiment: str = Field(description="Sentiment with the highest mean score over paragraphs.")
+    scores: dict[str, float]
+    paragraphs: int
+
+
+class ArticleSummary(BaseModel):
+    frames: list[str] = Field(description="Frames present in at least one paragraph.")
+    figures: list[FigureSummary]
+
+
+class ArticleOut(BaseModel):
+    id: str | None
+    paragraphs: list[ParagraphOut]
+    summary: ArticleSummary

@@ -1,0 +1,147 @@
+"""BentoML service: the transformer answers, the baseline takes over when it cannot.
+
+Run: ``bentoml serve serving.service:StanceFrame``. Settings (environment, read at start-up):
+
+* ``STANCEFRAME_TRANSFORMER`` / ``STANCEFRAME_BASELINE``: model names or tags in the store;
+* ``STANCEFRAME_TIMEOUT_S``: per-batch transformer time limit before the baseline answers (5);
+* ``STANCEFRAME_BATCHING``: ``1`` (default) for adaptive batching of ``/classify``, ``0`` off;
+* ``STANCEFRAME_MAX_BATCH_SIZE`` (64) and ``STANCEFRAME_MAX_LATENCY_MS`` (1000): batching limits;
+* ``STANCEFRAME_WORKERS`` (1) and ``STANCEFRAME_THREADS`` (cores / workers): torch threads per
+  worker, so workers never oversubscribe the CPU; tokenizer parallelism is off for the same reason;
+* ``STANCEFRAME_BACKEND``: ``torch`` (default) or ``onnx``;
+* input limits: see :mod:`serving.io`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+import bentoml
+from pydantic import Field
+
+from serving.http import RequestGuard, model_info_app, set_info_provider
+from serving.io import MAX_PARAGRAPHS, ArticleIn, ArticleOut, ParagraphIn, ParagraphOut
+from serving.results import ParagraphResult
+
+log = logging.getLogger("stanceframe.service")
+
+BATCHING = os.environ.get("STANCEFRAME_BATCHING", "1") != "0"
+WORKERS = int(os.environ.get("STANCEFRAME_WORKERS", "1"))
+
+REQUESTS = bentoml.metrics.Counter(
+    name="stanceframe_paragraphs_total",
+    documentation="Paragraphs answered, by the model that answered.",
+    labelnames=["model"],
+)
+FALLBACKS = bentoml.metrics.Counter(
+    name="stanceframe_fallbacks_total",
+    documentation="Paragraphs answered by the baseline instead of the transformer, by reason.",
+    labelnames=["reason"],
+)
+
+Paragraphs = Annotated[list[ParagraphIn], Field(min_length=1, max_length=MAX_PARAGRAPHS)]
+
+
+@bentoml.service(
+    name="stanceframe",
+    workers=WORKERS,
+    traffic={"timeout": 60},
+)
+class StanceFrame:
+    """Frames and figure sentiment for paragraphs of political news."""
+
+    def __init__(self) -> None:
+        import torch
+
+        from serving.fallback import ModelPair
+
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        threads = int(
+            os.environ.get("STANCEFRAME_THREADS", max(1, (os.cpu_count() or 1) // WORKERS))
+        )
+        torch.set_num_threads(threads)
+        timeout = float(os.environ.get("STANCEFRAME_TIMEOUT_S", "5"))
+        self.pair = ModelPair.load(
+            os.environ.get("STANCEFRAME_TRANSFORMER", "transformer"),
+            os.environ.get("STANCEFRAME_BASELINE", "baseline"),
+            timeout_s=timeout if timeout > 0 else None,
+            backend=os.environ.get("STANCEFRAME_BACKEND", "torch"),
+        )
+        if not self.pair.ready:
+            log.error(
+                "no model could be loaded; not ready. transformer: %s; baseline: %s",
+                self.pair.transformer_error,
+                self.pair.baseline_error,
+            )
+        set_info_provider(self.describe)
+
+    def __is_ready__(self) -> bool:
+        return self.pair.ready
+
+    def describe(self) -> dict:
+        """Versions, schema, thresholds and dev metrics of both models; which one is active."""
+        pair = self.pair
+        return {
+            "active": "transformer"
+            if pair.transformer
+            else ("baseline" if pair.baseline else None),
+            "transformer": pair.transformer.describe() if pair.transformer else None,
+            "transformer_error": pair.transformer_error,
+            "baseline": pair.baseline.describe() if pair.baseline else None,
+            "baseline_error": pair.baseline_error,
+            "timeout_s": pair.timeout_s,
+            "batching": BATCHING,
+        }
+
+    def _answer(self, items: list[ParagraphIn]) -> list[ParagraphResult]:
+        """Group by requested model, predict with fallback, count what answered."""
+        out: list[ParagraphResult | None] = [None] * len(items)
+        for requested in ("auto", "transformer", "baseline"):
+            idx = [i for i, p in enumerate(items) if p.model == requested]
+            if not idx:
+                continue
+            results = self.pair.predict(
+                [items[i].text for i in idx], [items[i].id for i in idx], requested
+            )
+            for i, r in zip(idx, results, strict=True):
+                out[i] = r
+                REQUESTS.labels(model=r.model).inc()
+                if r.fallback_reason:
+                    FALLBACKS.labels(reason=r.fallback_reason).inc()
+        return out
+
+    @bentoml.api(
+        route="/classify",
+        batchable=BATCHING,
+        max_batch_size=int(os.environ.get("STANCEFRAME_MAX_BATCH_SIZE", "64")),
+        max_latency_ms=int(os.environ.get("STANCEFRAME_MAX_LATENCY_MS", "1000")),
+    )
+    def classify(self, paragraphs: Paragraphs) -> list[ParagraphOut]:
+        """Classify a batch of paragraphs: frames with scores and figures with sentiment."""
+        return [ParagraphOut.from_result(r) for r in self._answer(paragraphs)]
+
+    @bentoml.api(route="/classify_article")
+    def classify_article(self, article: ArticleIn) -> ArticleOut:
+        """Split an article into paragraphs, classify each, and summarise the article."""
+        from serving.article import summarise
+        from serving.text import split_paragraphs
+
+        parts = split_paragraphs(article.text)
+        prefix = article.id or "article"
+        items = [
+            ParagraphIn(id=f"{prefix}:p{i}", text=text, model=article.model)
+            for i, (_, _, text) in enumerate(parts)
+        ]
+        results = self._answer(items)
+        schema = (self.pair.transformer or self.pair.baseline).schema
+        return ArticleOut(
+            id=article.id,
+            paragraphs=[ParagraphOut.from_result(r) for r in results],
+            summary=summarise(results, list(schema.sentiments)),
+        )
+
+
+StanceFrame.add_asgi_middleware(RequestGuard)
+StanceFrame.mount_asgi_app(model_info_app(), path="/")
