@@ -6,8 +6,11 @@ BIN     := $(VENV)/bin
 export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# Optional extra figure-sentiment data for the first training (used when the folder exists).
+NEWSMTSC ?= $(wildcard ../shared/data/newsmtsc)
+PORT    ?= 3000
 
-.PHONY: setup up train serve test lint format bench clean
+.PHONY: setup up train serve build test lint format clean
 
 $(BIN)/stanceframe: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,14 +23,17 @@ $(BIN)/stanceframe: pyproject.toml
 setup: $(BIN)/stanceframe  ## create .venv and install the project with all extras
 
 up: setup  ## train on first use (reuses stored models), then serve on localhost:3000 with a sample request
-	$(BIN)/stanceframe up
+	$(BIN)/stanceframe up --port $(PORT) $(if $(NEWSMTSC),--newsmtsc $(NEWSMTSC))
 
-train: setup  ## (re)train both shipped models into the model store
+train: setup  ## (re)train both shipped models into the model store (new versions)
 	$(BIN)/stanceframe train --config training/configs/baseline.yaml
-	$(BIN)/stanceframe train --config training/configs/transformer.yaml
+	$(BIN)/stanceframe train --config training/configs/transformer.yaml $(if $(NEWSMTSC),--newsmtsc $(NEWSMTSC))
 
 serve: setup  ## serve the stored models without training
-	$(BIN)/bentoml serve serving.service:StanceFrame --port 3000
+	$(BIN)/bentoml serve serving.service:StanceFrame --port $(PORT)
+
+build: setup  ## build a Bento with the service and both stored models
+	$(BIN)/bentoml build
 
 test: setup  ## run the test suite
 	$(BIN)/pytest -q

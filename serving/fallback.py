@@ -9,7 +9,7 @@
 * ``transformer_timeout``: it took longer than ``timeout_s`` on this batch;
 * ``transformer_busy``: a batch that timed out is still running on it.
 
-``STANCEFRAME_FAIL_TRANSFORMER`` (``load``, ``predict`` or ``slow``) injects each failure, for tests.
+``STANCEFRAME_FAIL_TRANSFORMER`` (``load``, ``predict`` or ``slow``) injects each failure (tests).
 """
 
 from __future__ import annotations

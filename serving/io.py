@@ -34,7 +34,7 @@ class ParagraphIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id": "p1", "text": EXAMPLE_TEXT}]},
+        json_schema_extra={"example": {"id": "p1", "text": EXAMPLE_TEXT}},
     )
 
     text: Annotated[str, NonBlank, Field(max_length=MAX_TEXT_CHARS, strict=True)]
@@ -79,7 +79,7 @@ class ArticleIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"id": "a1", "text": EXAMPLE_TEXT + "\n\nLabour won Putney."}]
+            "example": {"id": "a1", "text": EXAMPLE_TEXT + "\n\nLabour won Putney."}
         },
     )
 

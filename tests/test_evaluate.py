@@ -195,7 +195,8 @@ def test_label_studio_export_is_read_like_the_jsonl(tmp_path, schema, registry, 
     export.write_text(json.dumps(labelstudio_export(gold, schema)), encoding="utf-8")
     back = load_evaluation_data([export], schema, registry)
     assert [p.to_dict() for p in back] == [p.to_dict() for p in gold]
-    with pytest.raises(CorpusError, match="duplicate id 'g0' across files"):
+    dup = r"export\.json:0: error: duplicate id 'g0' across files \(first in .*gold\.jsonl\)"
+    with pytest.raises(CorpusError, match=dup):
         load_evaluation_data([tiny_corpus["gold"], export], schema, registry)
 
 

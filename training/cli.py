@@ -187,6 +187,28 @@ def data_import_doccano(
     _report(problems, write_paragraphs(paragraphs, out), out)
 
 
+@data_app.command("agreement")
+def data_agreement(
+    first: Annotated[list[Path], typer.Option(help="First annotation: files or folders.")],
+    second: Annotated[list[Path], typer.Option(help="Second annotation of some of the same ids.")],
+    labels: LabelsOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result as JSON here.")] = None,
+) -> None:
+    """Cohen's kappa per frame and for figure sentiment between two annotations."""
+    from training.agreement import agreement, read_labels
+
+    schema, _ = _schema_and_registry(labels)
+    result = agreement(read_labels(first), read_labels(second), schema)
+    for name, r in result["frames"].items():
+        typer.echo(f"{name:<22} kappa {_fmt(r['kappa'])}  agreement {_fmt(r['agreement'])}")
+    r = result["sentiment"]
+    typer.echo(f"{'figure sentiment':<22} kappa {_fmt(r['kappa'])}  agreement "
+               f"{_fmt(r['agreement'])}  ({r['pairs']} pairs)")
+    typer.echo(f"{result['paragraphs']} paragraphs annotated twice")
+    if out:
+        out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -283,6 +305,24 @@ def evaluate_cmd(
     for failure in run.failures:
         typer.echo(f"FAIL {failure}", err=True)
     raise typer.Exit(1 if run.failures else 0)
+
+
+@app.command("up")
+def up_cmd(
+    port: Annotated[int, typer.Option(help="Port on localhost.")] = 3000,
+    newsmtsc: Annotated[
+        Path | None, typer.Option(help="NewsMTSC folder: extra sentiment data on first training.")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Exit after the sample request.")] = False,
+    train_only: Annotated[bool, typer.Option(help="Train what is missing, do not serve.")] = False,
+) -> None:
+    """Main job: train on first use (stored models are reused), then serve with a sample request."""
+    from training.up import ensure_models, serve
+
+    status = ensure_models(str(newsmtsc) if newsmtsc else None, echo=typer.echo)
+    typer.echo("models: " + ", ".join(f"{k} {v}" for k, v in status.items()))
+    if not train_only:
+        raise typer.Exit(serve(port, once=once, echo=typer.echo))
 
 
 def main() -> None:

@@ -1,5 +1,13 @@
 """Evaluation of a predictor on annotated paragraphs: the one implementation behind training's dev
-metrics and ``stanceframe evaluate``."""
+metrics and ``stanceframe evaluate``.
+
+``evaluate_results`` gives the point metrics (frames P/R/F1, macro/micro, exact match; figure
+detection and sentiment on found figures). For ``stanceframe evaluate`` (:func:`run_evaluation`)
+the same matching is reduced to per-paragraph counts (:func:`count_tables`) for bootstrap CIs
+(training/bootstrap.py), frame scores go to calibration (training/calibration.py), records linked
+by ``aligned_with`` give robustness agreement, NewsMTSC test splits give F1m, ``--fail-under``
+gates are checked, and training/report.py writes the table, ``metrics.json`` and ``report.md``.
+"""
 
 from __future__ import annotations
 
@@ -165,7 +173,7 @@ def headline_arrays(sums: Mapping[str, np.ndarray], labels: Sequence[str]) -> di
     per_label = f1_array(tp, fp, fn)
     det = sums["detection"]
     sentiment = confusion_arrays(sums["confusion"])
-    out = {
+    return {
         "frames.macro_f1": nanmean_last(per_label),
         "frames.micro_f1": f1_array(tp.sum(-1), fp.sum(-1), fn.sum(-1)),
         "frames.exact_match": ratio_array(sums["exact"], sums["annotated"]),
@@ -174,7 +182,6 @@ def headline_arrays(sums: Mapping[str, np.ndarray], labels: Sequence[str]) -> di
         "figures.sentiment.accuracy": sentiment["accuracy"],
         "figures.sentiment.macro_f1": sentiment["macro_f1"],
     }
-    return out
 
 
 def confidence_intervals(
@@ -324,21 +331,23 @@ def load_evaluation_data(
     """
     paragraphs: list[Paragraph] = []
     problems: list[Problem] = []
+    origin: dict[str, Path] = {}  # id -> file it was first read from (ids are unique per file)
     for path in map(Path, paths):
         if path.suffix.lower() == ".json":
             found, issues = import_labelstudio(path, schema, registry)
         else:
             found, issues = read_corpus([path], schema)
-        paragraphs += found
         problems += [p for p in issues if p.severity == "error"]
         for p in issues:
             if p.severity != "error":
                 log.warning("%s", p)
-    seen: set[str] = set()
-    for para in paragraphs:
-        if para.id in seen:
-            problems.append(Problem(str(paths[0]), 0, f"duplicate id '{para.id}' across files"))
-        seen.add(para.id)
+        for para in found:
+            if para.id in origin:
+                msg = f"duplicate id '{para.id}' across files (first in {origin[para.id]})"
+                problems.append(Problem(str(path), 0, msg))
+                continue
+            origin[para.id] = path
+            paragraphs.append(para)
     if problems:
         raise CorpusError(problems)
     if not paragraphs:
