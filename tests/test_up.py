@@ -20,7 +20,10 @@ def test_stored_models_are_reused_not_retrained(trained_models):
 def test_bento_builds_with_both_models(trained_models):
     proc = subprocess.run(
         [sys.executable, "-m", "bentoml", "build", "--output", "tag"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "stanceframe:" in proc.stdout

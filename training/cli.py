@@ -202,8 +202,10 @@ def data_agreement(
     for name, r in result["frames"].items():
         typer.echo(f"{name:<22} kappa {_fmt(r['kappa'])}  agreement {_fmt(r['agreement'])}")
     r = result["sentiment"]
-    typer.echo(f"{'figure sentiment':<22} kappa {_fmt(r['kappa'])}  agreement "
-               f"{_fmt(r['agreement'])}  ({r['pairs']} pairs)")
+    typer.echo(
+        f"{'figure sentiment':<22} kappa {_fmt(r['kappa'])}  agreement "
+        f"{_fmt(r['agreement'])}  ({r['pairs']} pairs)"
+    )
     typer.echo(f"{result['paragraphs']} paragraphs annotated twice")
     if out:
         out.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -84,8 +84,17 @@ def serve(
     """Run ``bentoml serve`` on localhost, send the sample request, then serve until stopped
     (or stop right after the sample when ``once``)."""
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:StanceFrame",
-           "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:StanceFrame",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(cmd, env=os.environ.copy())
     try:
         wait_ready(url, proc)
@@ -94,7 +103,8 @@ def serve(
             echo(f"\nPOST {url}/classify  ->  HTTP {status}")
             echo(json.dumps(json.loads(body), indent=2)[:4000])
             one = json.dumps({"paragraphs": SAMPLE["paragraphs"][:1]})
-            echo(f"\ntry: curl -s -X POST {url}/classify -H 'Content-Type: application/json' -d '{one}'")
+            echo(f"\ntry: curl -s -X POST {url}/classify -H 'Content-Type: application/json' \\")
+            echo(f"       -d '{one}'")
         if once:
             return 0
         echo(f"\nserving on {url} (docs: {url}/docs, model info: {url}/model); Ctrl-C stops")
