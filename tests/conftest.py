@@ -147,10 +147,12 @@ TINY = [
 ]
 
 
-def tiny_records(prefix: str = "t") -> list[dict]:
-    """The tiny corpus as annotated records (offsets computed, never typed)."""
+def tiny_records(prefix: str = "t", lead: str = "") -> list[dict]:
+    """The tiny corpus as annotated records (offsets computed, never typed); ``lead`` is put
+    before every text so that held-out copies are not identical to training texts."""
     rows = []
     for i, (story, text, frames, figs) in enumerate(TINY):
+        text = lead + text
         figures = []
         for name, mention, sentiment in figs:
             start = text.index(mention)
@@ -181,8 +183,10 @@ def tiny_corpus(tmp_path_factory) -> dict[str, Path]:
     """Training and gold files built from the tiny corpus (gold: different ids and stories)."""
     folder = tmp_path_factory.mktemp("corpus")
     return {
-        "train": write_jsonl(folder / "train.jsonl", tiny_records("t") + tiny_records("u")),
-        "gold": write_jsonl(folder / "gold.jsonl", tiny_records("g")),
+        "train": write_jsonl(
+            folder / "train.jsonl", tiny_records("t") + tiny_records("u", lead="Meanwhile, ")
+        ),
+        "gold": write_jsonl(folder / "gold.jsonl", tiny_records("g", lead="Reports say: ")),
     }
 
 

@@ -306,3 +306,14 @@ def test_cli_missing_model_or_data_exit_2(trained_models, tiny_corpus, tmp_path)
         app, ["evaluate", "--data", str(tiny_corpus["gold"]), "--model", "no-such-model"]
     )
     assert res.exit_code == 2 and "no-such-model" in res.stderr
+
+
+def test_group_tables_sums_counts_per_story():
+    import numpy as np
+
+    from training.evaluate import group_tables
+
+    tables = {"tp": np.array([[1, 0], [1, 1], [0, 1]]), "exact": np.array([True, False, True])}
+    out = group_tables(tables, ["s2", "s1", "s2"])
+    assert out["tp"].tolist() == [[1, 1], [1, 1]]  # s1 first (sorted), then s2
+    assert out["exact"].tolist() == [0, 2]

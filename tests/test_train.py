@@ -49,8 +49,12 @@ def test_predictions_survive_reload(trained_models):
 def _config(tmp_path, train_paths, **extra):
     return load_config(
         REPO / "training" / "configs" / "baseline.yaml",
-        {"data.train": [str(p) for p in train_paths], "data.gold": [],
-         "data.labels_dir": str(REPO / "labels"), **extra},
+        {
+            "data.train": [str(p) for p in train_paths],
+            "data.gold": [],
+            "data.labels_dir": str(REPO / "labels"),
+            **extra,
+        },
     )
 
 
@@ -73,9 +77,21 @@ def test_unknown_config_key_is_rejected(tmp_path):
 
 
 def test_grouped_cv_reports_mean_and_std(tiny_corpus):
-    cfg = _config(None, [tiny_corpus["train"]], **{"baseline.min_df": 1,
-                                                   "baseline.threshold_folds": 2})
+    cfg = _config(
+        None, [tiny_corpus["train"]], **{"baseline.min_df": 1, "baseline.threshold_folds": 2}
+    )
     summary = cross_validate(cfg, 3)
     assert len(summary["folds"]) == 3
     for key in ("frames_macro_f1", "sentiment_macro_f1"):
         assert 0.0 <= summary[key]["mean"] <= 1.0 and summary[key]["std"] >= 0.0
+
+
+def test_gold_text_found_in_training_data_is_refused(tmp_path):
+    train_file = write_jsonl(tmp_path / "train.jsonl", [record(i) for i in range(6)])
+    gold_file = write_jsonl(
+        tmp_path / "gold.jsonl", [record(99, text="Jeremy  Corbyn spoke in LEEDS.")]
+    )
+    cfg = _config(tmp_path, [train_file])
+    cfg.data.gold = [str(gold_file)]
+    with pytest.raises(ValueError, match="gold must stay held out"):
+        train(cfg, save=False)

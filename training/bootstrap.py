@@ -60,7 +60,7 @@ def bootstrap_samples(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Every metric of ``statistic`` on ``n_resamples`` paragraph resamples: name -> (B,) array.
+    """Every metric of ``statistic`` on ``n_resamples`` resamples of the rows: name -> (B,) array.
 
     The same seed draws the same resamples for the same number of paragraphs, so two models
     evaluated on one data set are compared on identical resamples (a paired bootstrap).

@@ -191,9 +191,29 @@ def confidence_intervals(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> dict[str, dict[str, float] | None]:
-    """95 % percentile bootstrap intervals (paragraph resamples) of the headline metrics."""
+    """95 % percentile bootstrap intervals of the headline metrics, resampling whole stories.
+
+    Paragraphs of one story (and a spun copy with its original) are correlated; resampling them
+    one by one would make the intervals too narrow, so counts are summed per ``story_id`` first
+    and stories are drawn with replacement (a cluster bootstrap).
+    """
     statistic = partial(headline_arrays, labels=schema.frame_names)
-    return bootstrap_ci(count_tables(paragraphs, results, schema), statistic, n_resamples, seed)
+    tables = group_tables(
+        count_tables(paragraphs, results, schema), [p.story_id for p in paragraphs]
+    )
+    return bootstrap_ci(tables, statistic, n_resamples, seed)
+
+
+def group_tables(tables: Mapping[str, np.ndarray], groups: Sequence[str]) -> dict[str, np.ndarray]:
+    """Sum per-paragraph count tables within each group (first axis becomes the group)."""
+    keys = sorted(set(groups))
+    index = np.array([keys.index(g) for g in groups]) if groups else np.zeros(0, dtype=int)
+    out = {}
+    for name, table in tables.items():
+        summed = np.zeros((len(keys), *table.shape[1:]), dtype=np.int64)
+        np.add.at(summed, index, table.astype(np.int64))
+        out[name] = summed
+    return out
 
 
 # ---------------------------------------------------------------------------------- robustness

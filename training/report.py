@@ -133,7 +133,7 @@ def format_table(metrics: Metrics) -> str:
     bs = metrics["bootstrap"]
     title = [
         f"{metrics['n_paragraphs']} paragraphs, {metrics['n_frames_annotated']} with frame labels",
-        f"95 % CI: percentile bootstrap, {bs['resamples']} paragraph resamples, seed {bs['seed']}; "
+        f"95 % CI: percentile bootstrap, {bs['resamples']} story resamples, seed {bs['seed']}; "
         f"ECE: {metrics['calibration']['n_bins']} equal-width bins",
     ]
     rule = "  ".join("-" * w for w in widths)

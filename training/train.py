@@ -61,8 +61,13 @@ def load_training_data(config: TrainConfig) -> TrainingData:
     gold_paths = [p for p in config.data.gold if Path(p).exists()]
     gold = load_corpus(gold_paths, schema) if gold_paths else []
     train_ids = {p.id for p in paragraphs}
-    if any(g.id in train_ids for g in gold):
-        raise ValueError("the gold set overlaps the training data; gold must stay held out")
+    train_texts = {_normalise(p.text) for p in paragraphs}
+    leaked = [g.id for g in gold if g.id in train_ids or _normalise(g.text) in train_texts]
+    if leaked:
+        raise ValueError(
+            f"{len(leaked)} gold paragraph(s) also in the training data (e.g. {leaked[0]}); "
+            "gold must stay held out"
+        )
     extra: list[Paragraph] = []
     if config.data.newsmtsc:
         from training.newsmtsc import read_newsmtsc
@@ -71,6 +76,10 @@ def load_training_data(config: TrainConfig) -> TrainingData:
         if config.data.newsmtsc_max_examples and len(extra) > config.data.newsmtsc_max_examples:
             extra = random.Random(config.seed).sample(extra, config.data.newsmtsc_max_examples)
     return TrainingData(schema, registry, paragraphs, gold, extra)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def base_info(config: TrainConfig, data: TrainingData, train_set: list[Paragraph]) -> dict:
