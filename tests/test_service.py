@@ -3,15 +3,13 @@
 import os
 import socket
 import subprocess
-import sys
-import time
 from contextlib import contextmanager
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import REPO
+from training.up import start_server
 
 GOOD = {"paragraphs": [{"id": "p1", "text": "Jeremy Corbyn's aides were blamed by Ms Smeeth."}]}
 
@@ -153,37 +151,8 @@ def _free_port() -> int:
 @contextmanager
 def real_server(**env):
     """`bentoml serve` in a subprocess on a free localhost port; yields its base URL."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            "serving.service:StanceFrame",
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        cwd=REPO,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_server(_free_port(), {**os.environ, **env}, quiet=True)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-            time.sleep(0.5)
-        else:
-            raise TimeoutError("bentoml serve did not become ready in 90 s")
         yield url
     finally:
         proc.terminate()

@@ -327,6 +327,60 @@ def up_cmd(
         raise typer.Exit(serve(port, once=once, echo=typer.echo))
 
 
+@app.command("label")
+def label_cmd(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="JSONL, CSV, Parquet or .txt files, or folders of them.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output file: .jsonl or .parquet (or use --format).")],
+    model: Annotated[
+        str, typer.Option(help="auto (transformer, baseline as fallback), transformer, baseline.")
+    ] = "auto",
+    engine: Annotated[str, typer.Option(help="local, or ray (an actor pool).")] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Existing Ray cluster; default: start a local one.")
+    ] = None,
+    text_field: Annotated[str, typer.Option(help="Text field or column.")] = "text",
+    id_field: Annotated[str, typer.Option(help="Id field or column.")] = "id",
+    batch_size: Annotated[int, typer.Option(help="Paragraphs per forward pass.")] = 32,
+    chunk_size: Annotated[
+        int, typer.Option(help="Rows per committed chunk and per length-sorting window.")
+    ] = 2048,
+    max_chars: Annotated[int, typer.Option(help="Longer texts are reported as bad rows.")] = 20000,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Discard an existing output or run.")] = False,
+    backend: Annotated[str, typer.Option(help="Transformer backend: torch or onnx.")] = "torch",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or parquet (default: from --out).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Label paragraphs at corpus scale; crash-safe and resumable (see training/label.py)."""
+    from training.label import LabelError, LabelOptions, label_corpus
+
+    options = LabelOptions(
+        model=model,
+        engine=engine,
+        ray_address=ray_address,
+        text_field=text_field,
+        id_field=id_field,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        max_chars=max_chars,
+        resume=resume,
+        overwrite=overwrite,
+        backend=backend,
+        format=fmt,
+        progress=progress,
+    )
+    try:
+        summary = label_corpus(inputs, out, options)
+    except (LabelError, LookupError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(summary.line())
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -50,11 +50,10 @@ from training.corpus import iter_jsonl
 
 KINDS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet", ".txt": "txt"}
 FORMATS = {".jsonl": "jsonl", ".parquet": "parquet"}
-MODELS_HINT = "auto, transformer, baseline, or a stored model name or tag"
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 PARQUET_READ_ROWS = 4096  # rows per Parquet record batch read
-ROW_GROUP_ROWS = 50_000  # rows per Parquet row group written
+ROW_GROUP_ROWS = 10_000  # rows per Parquet row group written (and held in memory)
 
 Record = tuple[int, str, dict[str, Any]]
 """``(position, "ok" | "error", output or error row)``: what an engine yields, in position order."""
@@ -210,7 +209,8 @@ def discover(inputs: Iterable[str | Path], exclude: Iterable[Path] = ()) -> list
             if resolved in seen or any(resolved == s or s in resolved.parents for s in skip):
                 continue
             seen.add(resolved)
-            out.append(Source(f, str(f), key, KINDS[f.suffix.lower()]))
+            # Absolute: Ray read tasks may run in another working directory.
+            out.append(Source(f.absolute(), str(f), key, KINDS[f.suffix.lower()]))
     return out
 
 

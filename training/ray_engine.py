@@ -46,7 +46,13 @@ PASS_ENV = (
 class LabelActor:
     """Class UDF: the model is loaded once per actor, then labels one window per call."""
 
-    def __init__(self, model: str, backend: str, batch_size: int):
+    def __init__(self, model: str, backend: str, batch_size: int, threads: int = 1):
+        import torch
+
+        # Actors hold fractional CPUs, so set the thread count ourselves: torch now, and
+        # onnxruntime through OMP_NUM_THREADS (read by serving.onnx_backend when it loads).
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
         self.predict = load_model(model, backend, batch_size)
         self.batch_size = batch_size
 
@@ -115,17 +121,38 @@ def start_ray(address: str | None) -> bool:
     return True
 
 
+def check_model(model: str) -> None:
+    """Raise ``LookupError`` on the driver when the store lacks the model, before any actor
+    starts: a failing actor constructor only surfaces after Ray's retries, in pages of logs."""
+    from serving.store import DEFAULT_NAMES, find_model
+
+    names = ["transformer", "baseline"] if model == "auto" else [model]
+    errors = []
+    for name in names:
+        try:
+            find_model(DEFAULT_NAMES.get(name, name))
+            return
+        except LookupError as exc:
+            errors.append(str(exc))
+    raise LookupError("; ".join(errors))
+
+
 def ray_records(sources: list[Source], opts: LabelOptions, start: int) -> Iterator[Record]:
     """Records from position ``start`` on, in order, labelled by a Ray actor pool."""
     import ray
     import ray.data
 
+    check_model(opts.model)
     owned = start_ray(opts.ray_address)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # the writer commits positions in order
         ctx.enable_progress_bars = False  # training.label draws the one progress bar
-        actors = opts.ray_actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cpus = float(ray.cluster_resources().get("CPU", 1))
+        actors = opts.ray_actors or max(1, int(cpus))
+        # The read task holds READ_CPUS for the whole run; actors share the rest, or on a small
+        # machine the pool takes every CPU first and the read task never starts.
+        actor_cpus = min(1.0, max(0.1, (cpus - READ_CPUS) / actors))
         ds = ray.data.read_datasource(_item_source(sources, opts, start), num_cpus=READ_CPUS)
         ds = ds.map_batches(
             LabelActor,
@@ -133,11 +160,12 @@ def ray_records(sources: list[Source], opts: LabelOptions, start: int) -> Iterat
                 "model": opts.model,
                 "backend": opts.backend,
                 "batch_size": opts.batch_size,
+                "threads": max(1, round(actor_cpus)),
             },
             batch_size=opts.chunk_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=actors),
-            num_cpus=1,  # Ray then sets OMP_NUM_THREADS=1 per actor: actors do not oversubscribe
+            num_cpus=actor_cpus,
             udf_modifying_row_count=False,
         )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):

@@ -78,11 +78,10 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 180) -> None
     raise TimeoutError(f"server at {url} not ready after {timeout_s:.0f}s")
 
 
-def serve(
-    port: int, sample: bool = True, once: bool = False, echo: Callable[[str], None] = print
-) -> int:
-    """Run ``bentoml serve`` on localhost, send the sample request, then serve until stopped
-    (or stop right after the sample when ``once``)."""
+def start_server(
+    port: int, env: dict[str, str] | None = None, quiet: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """Start ``bentoml serve`` for the service on 127.0.0.1 and wait until it is ready."""
     url = f"http://127.0.0.1:{port}"
     cmd = [
         sys.executable,
@@ -95,9 +94,23 @@ def serve(
         "--port",
         str(port),
     ]
-    proc = subprocess.Popen(cmd, env=os.environ.copy())
+    out = subprocess.DEVNULL if quiet else None
+    proc = subprocess.Popen(cmd, env=env or os.environ.copy(), stdout=out, stderr=out)
     try:
         wait_ready(url, proc)
+    except BaseException:
+        proc.terminate()
+        raise
+    return proc, url
+
+
+def serve(
+    port: int, sample: bool = True, once: bool = False, echo: Callable[[str], None] = print
+) -> int:
+    """Run ``bentoml serve`` on localhost, send the sample request, then serve until stopped
+    (or stop right after the sample when ``once``)."""
+    proc, url = start_server(port)
+    try:
         if sample:
             status, body = _get(f"{url}/classify", SAMPLE, timeout=60)
             echo(f"\nPOST {url}/classify  ->  HTTP {status}")

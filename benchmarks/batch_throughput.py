@@ -1,0 +1,224 @@
+"""Batch-inference throughput and peak memory, one inference path per fresh subprocess.
+
+Needs trained models in the BentoML store. With the real models (the Makefile keeps the store in
+``.bentoml/``)::
+
+    make train
+    BENTOML_HOME=.bentoml .venv/bin/python benchmarks/batch_throughput.py \\
+        --n 5000 --out runs/batch_throughput.json
+
+Smoke run on the tiny random model (under a minute)::
+
+    export BENTOML_HOME=$(mktemp -d) HF_HUB_OFFLINE=1
+    .venv/bin/stanceframe train --config training/configs/tiny.yaml
+    .venv/bin/stanceframe train --config training/configs/baseline.yaml
+    .venv/bin/python benchmarks/batch_throughput.py --n 200 --transformer stanceframe-tiny \\
+        --out /tmp/batch_throughput.json
+
+Paths (``--n`` paragraphs built by repeating the texts of ``labels/corpus/**/*.jsonl``):
+
+* ``torch``: the transformer predictor, batched and length-sorted (``Predictor.predict`` over
+  windows of ``--window`` paragraphs, ``--batch-size`` per forward pass);
+* ``onnx-int8``: the same predictor with ``backend="onnx"`` (export on first use is load time);
+* ``baseline``: TF-IDF + logistic regression;
+* ``naive``: a transformers ``pipeline("feature-extraction")`` over the same encoder, called once
+  per paragraph, on the first ``--naive-n`` paragraphs. It runs the encoder only (no heads, no
+  figure matching), so the speed-up of ``torch`` over it is a lower bound.
+
+Each path runs in its own subprocess, so its peak RSS is its own: sampled by the parent with
+psutil every 10 ms (``peak_rss_mb``) and read from the child's ``getrusage`` high-water mark
+(``maxrss_mb``). Paragraphs/s excludes loading (``load_s``) and one warm-up call. Prints a
+Markdown table; ``--out`` also gets the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: import serving/training
+
+PATHS = ("torch", "onnx-int8", "baseline", "naive")
+
+
+def load_texts(n: int) -> list[str]:
+    """``n`` paragraphs: the annotated corpus texts, repeated in a fixed order."""
+    from training.corpus import iter_jsonl
+
+    texts = [
+        value["text"]
+        for path in sorted((REPO / "labels" / "corpus").rglob("*.jsonl"))
+        for _, value, error in iter_jsonl(path)
+        if error is None and isinstance(value, dict) and isinstance(value.get("text"), str)
+    ]
+    if not texts:
+        raise SystemExit("no texts under labels/corpus")
+    return [texts[i % len(texts)] for i in range(n)]
+
+
+def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    from serving.predictor import load_predictor
+
+    name = args.baseline if path == "baseline" else args.transformer
+    started = time.perf_counter()
+    predictor = load_predictor(name, backend="onnx" if path == "onnx-int8" else "torch")
+    if hasattr(predictor, "batch_size"):
+        predictor.batch_size = args.batch_size
+    load_s = time.perf_counter() - started
+    predictor.predict(texts[:8])  # warm-up: lazy allocations, onnxruntime's first run
+    started = time.perf_counter()
+    for s in range(0, len(texts), args.window):
+        predictor.predict(texts[s : s + args.window])
+    out = {"n": len(texts), "seconds": time.perf_counter() - started, "load_s": load_s}
+    out["model_version"] = predictor.version
+    if path == "torch":  # tokens per paragraph, outside the timed part
+        lengths = [len(ids) for ids in predictor.tokenizer(texts)["input_ids"]]
+        out["mean_tokens"] = sum(lengths) / len(lengths)
+        out["max_length"] = predictor.max_length
+    return out
+
+
+def _naive_path(texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    from transformers import pipeline
+    from transformers.utils import logging as hf_logging
+
+    from serving.store import find_model
+
+    hf_logging.set_verbosity_error()
+    started = time.perf_counter()
+    folder, info = find_model(args.transformer)
+    pipe = pipeline(
+        "feature-extraction",
+        model=str(folder / "encoder"),
+        tokenizer=str(folder / "tokenizer"),
+        device="cpu",
+    )
+    load_s = time.perf_counter() - started
+    tokenize = {"truncation": True, "max_length": int(info["config"]["transformer"]["max_length"])}
+    subset = texts[: args.naive_n]
+    pipe(subset[0], tokenize_kwargs=tokenize)  # warm-up
+    started = time.perf_counter()
+    for text in subset:
+        pipe(text, tokenize_kwargs=tokenize)
+    return {"n": len(subset), "seconds": time.perf_counter() - started, "load_s": load_s}
+
+
+def child(path: str, args: argparse.Namespace) -> None:
+    """Measure one path in this process; print its numbers as one JSON line."""
+    import torch
+
+    texts = load_texts(args.n)
+    out = _naive_path(texts, args) if path == "naive" else _predictor_path(path, texts, args)
+    out["paragraphs_per_s"] = out["n"] / out["seconds"] if out["seconds"] > 0 else 0.0
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    out["torch_threads"] = torch.get_num_threads()
+    print(json.dumps(out))
+
+
+def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one path in a fresh subprocess, sampling its RSS; its JSON line plus the peak."""
+    import psutil
+
+    cmd = [sys.executable, __file__, "--child", path, *_forwarded(args)]
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, proc.memory_info().rss)
+        except psutil.Error:  # exited between poll and sample
+            break
+        time.sleep(0.01)
+    stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"path {path} failed:\n{stderr[-3000:]}")
+    out = json.loads(stdout.strip().splitlines()[-1])
+    out["peak_rss_mb"] = peak / 1024**2
+    return out
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    keys = ("n", "naive_n", "batch_size", "window", "transformer", "baseline")
+    return [x for k in keys for x in (f"--{k.replace('_', '-')}", str(getattr(args, k)))]
+
+
+def markdown(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> str:
+    """The results table and the headline ratios."""
+    lines = [
+        "| path | paragraphs | seconds | paragraphs/s | peak RSS (MB) | load (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for path, r in results.items():
+        lines.append(
+            f"| {path} | {r['n']} | {r['seconds']:.2f} | {r['paragraphs_per_s']:.1f} "
+            f"| {r['peak_rss_mb']:.0f} | {r['load_s']:.1f} |"
+        )
+    lines.append("")
+    if summary.get("mean_tokens") is not None:
+        lines.append(
+            f"mean tokens per paragraph: {summary['mean_tokens']:.1f} "
+            f"(windows of {summary['max_length']} tokens)"
+        )
+    for name, value in summary["ratios"].items():
+        lines.append(f"{name}: {value:.2f}x")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=5000, help="paragraphs per batched path")
+    parser.add_argument("--naive-n", type=int, default=300, help="paragraphs for the naive loop")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--window", type=int, default=2048, help="paragraphs per predict call")
+    parser.add_argument("--transformer", default="transformer", help="model kind, name or tag")
+    parser.add_argument("--baseline", default="baseline", help="model kind, name or tag")
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset")
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--child", choices=PATHS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args)
+        return
+    results = {}
+    for path in args.paths.split(","):
+        print(f"running {path} ...", file=sys.stderr, flush=True)
+        results[path] = run_path(path, args)
+    rate = {p: r["paragraphs_per_s"] for p, r in results.items()}
+    ratios = {}
+    if "torch" in rate and "naive" in rate:
+        ratios["torch batched vs naive per-paragraph pipeline"] = rate["torch"] / rate["naive"]
+    if "torch" in rate and "onnx-int8" in rate:
+        ratios["onnx-int8 vs torch"] = rate["onnx-int8"] / rate["torch"]
+    if "torch" in rate and "baseline" in rate:
+        ratios["baseline vs torch"] = rate["baseline"] / rate["torch"]
+    torch_result = results.get("torch", {})
+    summary = {
+        "n": args.n,
+        "batch_size": args.batch_size,
+        "window": args.window,
+        "mean_tokens": torch_result.get("mean_tokens"),
+        "max_length": torch_result.get("max_length"),
+        "ratios": ratios,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+        },
+        "results": results,
+    }
+    print(markdown(results, summary))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
