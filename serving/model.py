@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -89,34 +90,30 @@ def encode(
     for w, p in enumerate(window_para.tolist()):
         windows_of.setdefault(p, []).append(w)
     length = enc["input_ids"].shape[1]
-    mention_window, masks = [], []
+    n_mentions = sum(len(x) for x in spans)
+    mention_window = np.zeros(n_mentions, dtype=np.int64)
+    masks = np.zeros((n_mentions, length), dtype=np.float32)
+    starts, ends = offsets[..., 0].numpy(), offsets[..., 1].numpy()
+    real = ends > starts  # special and padding tokens have empty offsets
+    k = 0
     for p, para_spans in enumerate(spans):
         for start, end in para_spans:
-            w, mask = _locate(offsets, windows_of[p], start, end, length)
-            mention_window.append(w)
-            masks.append(mask)
+            mention_window[k] = windows_of[p][0]
+            masks[k, 0] = 1.0  # [CLS] if no window covers the span (cannot happen in range)
+            best = 0
+            for w in windows_of[p]:  # the window holding most of the span (windows overlap)
+                hit = (starts[w] < end) & (ends[w] > start) & real[w]
+                if hit.sum() > best:
+                    mention_window[k], masks[k], best = w, hit, hit.sum()
+            k += 1
     return EncodedBatch(
         input_ids=enc["input_ids"],
         attention_mask=enc["attention_mask"],
         window_para=window_para,
-        mention_window=torch.tensor(mention_window, dtype=torch.long),
-        mention_mask=torch.stack(masks) if masks else torch.zeros((0, length)),
+        mention_window=torch.from_numpy(mention_window),
+        mention_mask=torch.from_numpy(masks),
         n_paragraphs=len(texts),
     )
-
-
-def _locate(
-    offsets: torch.Tensor, windows: list[int], start: int, end: int, length: int
-) -> tuple[int, torch.Tensor]:
-    for w in windows:
-        a, b = offsets[w, :, 0], offsets[w, :, 1]
-        hit = (a < end) & (b > start) & (b > a)
-        if hit.any():
-            return w, hit.float()
-    # Not covered by any window (cannot happen for in-range spans): fall back to [CLS].
-    mask = torch.zeros(length)
-    mask[0] = 1.0
-    return windows[0], mask
 
 
 def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -144,9 +141,13 @@ class StanceFrameHeads(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         pooled = masked_mean(states, batch.attention_mask)  # (W, H)
         window_logits = self.frames(self.dropout(pooled))  # (W, L)
-        frame_logits = torch.stack(
-            [window_logits[batch.window_para == p].max(0).values for p in range(batch.n_paragraphs)]
-        )
+        if window_logits.shape[0] == batch.n_paragraphs:  # one window each: the common case
+            frame_logits = window_logits
+        else:
+            index = batch.window_para.unsqueeze(1).expand_as(window_logits)
+            frame_logits = window_logits.new_full(
+                (batch.n_paragraphs, window_logits.shape[1]), float("-inf")
+            ).scatter_reduce(0, index, window_logits, reduce="amax")
         if batch.mention_mask.shape[0]:
             ment = masked_mean(states[batch.mention_window], batch.mention_mask)
             feats = torch.cat([ment, pooled[batch.mention_window]], dim=-1)

@@ -317,3 +317,14 @@ def test_group_tables_sums_counts_per_story():
     out = group_tables(tables, ["s2", "s1", "s2"])
     assert out["tp"].tolist() == [[1, 1], [1, 1]]  # s1 first (sorted), then s2
     assert out["exact"].tolist() == [0, 2]
+
+
+def test_bootstrap_resamples_stories_only_when_there_are_enough(schema):
+    from training.corpus import Paragraph
+    from training.evaluate import bootstrap_unit
+
+    def paras(n_stories):
+        return [Paragraph(f"p{i}", f"s{i % n_stories}", "t", "x") for i in range(30)]
+
+    assert bootstrap_unit(paras(3)) == "paragraph"
+    assert bootstrap_unit(paras(12)) == "story"

@@ -66,7 +66,7 @@ def table_body(table: str) -> dict[str, str]:
 def test_terminal_table_lists_every_headline_row_for_both_models(both_run, schema):
     header = next(line for line in both_run.table.splitlines() if line.startswith("metric"))
     assert header.split() == ["metric", "baseline", "95", "%", "CI", "transformer", "95", "%", "CI"]
-    assert "200 story resamples, seed 7" in both_run.table
+    assert "200 paragraph resamples, seed 7" in both_run.table
     assert "1 gate(s) passed" in both_run.summary
     paths = [p for p, _ in table_rows(both_run.metrics)]
     for name in schema.frame_names:

@@ -176,7 +176,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any | None, str | None]]:
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
-                line = raw.decode("utf-8")
+                # A byte-order mark may open a file written by Windows tools.
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 yield lineno, None, f"line is not valid UTF-8 ({exc.reason})"
                 continue

@@ -184,6 +184,16 @@ def headline_arrays(sums: Mapping[str, np.ndarray], labels: Sequence[str]) -> di
     }
 
 
+MIN_STORIES_FOR_CLUSTERS = 10
+"""Fewer stories than this and a story bootstrap is degenerate: paragraphs are resampled."""
+
+
+def bootstrap_unit(paragraphs: Sequence[Paragraph]) -> str:
+    """``story`` when there are enough stories to resample, else ``paragraph``."""
+    n_stories = len({p.story_id for p in paragraphs})
+    return "story" if n_stories >= MIN_STORIES_FOR_CLUSTERS else "paragraph"
+
+
 def confidence_intervals(
     paragraphs: Sequence[Paragraph],
     results: Sequence[ParagraphResult],
@@ -191,16 +201,18 @@ def confidence_intervals(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> dict[str, dict[str, float] | None]:
-    """95 % percentile bootstrap intervals of the headline metrics, resampling whole stories.
+    """95 % percentile bootstrap intervals of the headline metrics.
 
     Paragraphs of one story (and a spun copy with its original) are correlated; resampling them
-    one by one would make the intervals too narrow, so counts are summed per ``story_id`` first
-    and stories are drawn with replacement (a cluster bootstrap).
+    one by one makes intervals too narrow, so when there are enough stories counts are summed per
+    ``story_id`` and stories are drawn with replacement (a cluster bootstrap). With fewer than
+    ``MIN_STORIES_FOR_CLUSTERS`` stories that would resample a handful of units, so paragraphs
+    are resampled instead (intervals then understate the uncertainty; the report says which).
     """
     statistic = partial(headline_arrays, labels=schema.frame_names)
-    tables = group_tables(
-        count_tables(paragraphs, results, schema), [p.story_id for p in paragraphs]
-    )
+    tables = count_tables(paragraphs, results, schema)
+    if bootstrap_unit(paragraphs) == "story":
+        tables = group_tables(tables, [p.story_id for p in paragraphs])
     return bootstrap_ci(tables, statistic, n_resamples, seed)
 
 
@@ -503,7 +515,7 @@ def run_evaluation(
             "resamples": n_resamples,
             "seed": seed,
             "confidence": DEFAULT_CONFIDENCE,
-            "unit": "paragraph",
+            "unit": bootstrap_unit(paragraphs),
             "method": "percentile",
         },
         "calibration": {"n_bins": n_bins, "binning": "equal-width", "probability": "frame score"},

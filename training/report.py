@@ -133,7 +133,8 @@ def format_table(metrics: Metrics) -> str:
     bs = metrics["bootstrap"]
     title = [
         f"{metrics['n_paragraphs']} paragraphs, {metrics['n_frames_annotated']} with frame labels",
-        f"95 % CI: percentile bootstrap, {bs['resamples']} story resamples, seed {bs['seed']}; "
+        f"95 % CI: percentile bootstrap, {bs['resamples']} {bs['unit']} resamples, "
+        f"seed {bs['seed']}; "
         f"ECE: {metrics['calibration']['n_bins']} equal-width bins",
     ]
     rule = "  ".join("-" * w for w in widths)
@@ -289,7 +290,7 @@ def _markdown(metrics: Metrics, plots: Mapping[str, Path]) -> str:
             f"({m['predict_seconds']:.1f} s to predict)"
             for name, m in metrics["models"].items()
         ),
-        f"- 95 % confidence intervals: percentile bootstrap over paragraphs, {bs['resamples']} "
+        f"- 95 % confidence intervals: percentile bootstrap over {bs['unit']}s, {bs['resamples']} "
         f"resamples, seed {bs['seed']} (the same resamples for every model)",
         f"- calibration: expected calibration error of the frame probabilities over "
         f"{cal['n_bins']} equal-width bins (positive-class probability vs annotated)",
