@@ -60,12 +60,14 @@ def save_model(name: str, info: dict[str, Any], write: Callable[[Path], None]) -
 
 
 def find_model(name_or_tag: str) -> tuple[Path, dict[str, Any]]:
-    """Folder and info of a stored model (``name`` means its latest version).
+    """Folder and info of a stored model: a kind (``transformer``/``baseline``), a name (its
+    latest version) or a tag.
 
     Raises ``LookupError`` with the reason when it is absent or incomplete.
     """
     import bentoml
 
+    name_or_tag = DEFAULT_NAMES.get(name_or_tag, name_or_tag)  # "transformer" / "baseline"
     tag = name_or_tag if ":" in name_or_tag else f"{name_or_tag}:latest"
     try:
         model = bentoml.models.get(tag)
