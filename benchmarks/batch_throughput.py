@@ -19,7 +19,9 @@ Paths (``--n`` paragraphs built by repeating the texts of ``labels/corpus/**/*.j
 
 * ``torch``: the transformer predictor, batched and length-sorted (``Predictor.predict`` over
   windows of ``--window`` paragraphs, ``--batch-size`` per forward pass);
-* ``onnx-int8``: the same predictor with ``backend="onnx"`` (export on first use is load time);
+* ``onnx``: the same predictor with ``backend="onnx"`` (encoder in onnxruntime, fp32; export on
+  first use is load time);
+* ``onnx-int8``: ``backend="onnx-int8"`` (weights quantised to int8 per channel);
 * ``baseline``: TF-IDF + logistic regression;
 * ``naive``: a transformers ``pipeline("feature-extraction")`` over the same encoder, called once
   per paragraph, on the first ``--naive-n`` paragraphs. It runs the encoder only (no heads, no
@@ -47,7 +49,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: import serving/training
 
-PATHS = ("torch", "onnx-int8", "baseline", "naive")
+PATHS = ("torch", "onnx", "onnx-int8", "baseline", "naive")
 
 
 def load_texts(n: int) -> list[str]:
@@ -70,7 +72,7 @@ def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> di
 
     name = args.baseline if path == "baseline" else args.transformer
     started = time.perf_counter()
-    predictor = load_predictor(name, backend="onnx" if path == "onnx-int8" else "torch")
+    predictor = load_predictor(name, backend=path if path.startswith("onnx") else "torch")
     if hasattr(predictor, "batch_size"):
         predictor.batch_size = args.batch_size
     load_s = time.perf_counter() - started
@@ -195,8 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     ratios = {}
     if "torch" in rate and "naive" in rate:
         ratios["torch batched vs naive per-paragraph pipeline"] = rate["torch"] / rate["naive"]
-    if "torch" in rate and "onnx-int8" in rate:
-        ratios["onnx-int8 vs torch"] = rate["onnx-int8"] / rate["torch"]
+    for fast in ("onnx", "onnx-int8"):
+        if "torch" in rate and fast in rate:
+            ratios[f"{fast} vs torch"] = rate[fast] / rate["torch"]
+        if "naive" in rate and fast in rate:
+            ratios[f"{fast} vs naive per-paragraph pipeline"] = rate[fast] / rate["naive"]
     if "torch" in rate and "baseline" in rate:
         ratios["baseline vs torch"] = rate["baseline"] / rate["torch"]
     torch_result = results.get("torch", {})

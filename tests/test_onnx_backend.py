@@ -30,7 +30,7 @@ def torch_results(trained_models):
 
 
 def test_int8_backend_is_close_to_torch_on_the_one_predict_path(trained_models, torch_results):
-    predictor = load_predictor(trained_models["transformer"], backend="onnx")
+    predictor = load_predictor(trained_models["transformer"], backend="onnx-int8")
     assert isinstance(predictor, TransformerPredictor)
     assert predictor.describe()["backend"] == "onnx-int8"
     results = predictor.predict(TEXTS)
@@ -47,12 +47,13 @@ def test_fp32_export_matches_torch_and_exports_are_cached(trained_models, torch_
     from serving.onnx_backend import OnnxTransformerPredictor
 
     folder, info = find_model(trained_models["transformer"])
-    fp32 = OnnxTransformerPredictor.load(folder, info, quantize=False)
+    fp32 = load_predictor(trained_models["transformer"], backend="onnx")
+    assert isinstance(fp32, OnnxTransformerPredictor) and fp32.precision == "fp32"
     np.testing.assert_allclose(_frames(fp32.predict(TEXTS)), _frames(torch_results), atol=2e-4)
     cached = folder / "onnx" / "encoder.int8.onnx"
-    load_predictor(trained_models["transformer"], backend="onnx")
+    load_predictor(trained_models["transformer"], backend="onnx-int8")
     stamp = cached.stat().st_mtime_ns
-    load_predictor(trained_models["transformer"], backend="onnx")
+    load_predictor(trained_models["transformer"], backend="onnx-int8")
     assert cached.stat().st_mtime_ns == stamp
     assert not [p for p in cached.parent.iterdir() if p.name.startswith(".")]  # no temp files
 

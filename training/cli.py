@@ -289,6 +289,9 @@ def evaluate_cmd(
     ] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for 95 % CIs.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    backend: Annotated[
+        str, typer.Option(help="Transformer backend: torch, onnx (fp32) or onnx-int8.")
+    ] = "torch",
 ) -> None:
     """Evaluate stored model(s) on annotated data: table, metrics.json, report.md with plots.
 
@@ -298,7 +301,9 @@ def evaluate_cmd(
     from training.evaluate import run_evaluation
 
     try:
-        run = run_evaluation(data, model, out, fail_under or [], newsmtsc, bootstrap, seed)
+        run = run_evaluation(
+            data, model, out, fail_under or [], newsmtsc, bootstrap, seed, backend=backend
+        )
     except (CorpusError, LookupError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -349,7 +354,9 @@ def label_cmd(
     max_chars: Annotated[int, typer.Option(help="Longer texts are reported as bad rows.")] = 20000,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Discard an existing output or run.")] = False,
-    backend: Annotated[str, typer.Option(help="Transformer backend: torch or onnx.")] = "torch",
+    backend: Annotated[
+        str, typer.Option(help="Transformer backend: torch, onnx (fp32) or onnx-int8.")
+    ] = "onnx",
     fmt: Annotated[
         str | None, typer.Option("--format", help="jsonl or parquet (default: from --out).")
     ] = None,

@@ -470,6 +470,14 @@ def _check_same_labels(predictors: Sequence[Predictor]) -> None:
             )
 
 
+def _load(name: str, backend: str) -> Predictor:
+    """The baseline has one backend; ``backend`` applies to transformer models."""
+    predictor = load_predictor(name)
+    if backend != "torch" and predictor.kind == "transformer":
+        predictor = load_predictor(name, backend=backend)
+    return predictor
+
+
 def run_evaluation(
     data: Sequence[str | Path],
     model: str = "transformer",
@@ -479,6 +487,7 @@ def run_evaluation(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     n_bins: int = N_BINS,
+    backend: str = "torch",
 ) -> EvaluationRun:
     """Evaluate one or both stored models on annotated data and write the report.
 
@@ -486,13 +495,14 @@ def run_evaluation(
     ``data`` with the models' label schema, computes :func:`evaluate_model` per model, checks the
     ``fail_under`` gates (``path=minimum``), and writes ``metrics.json``, ``report.md`` and plots
     to ``out`` (default ``runs/eval/<timestamp>``). Raises ValueError for a malformed gate or an
-    unknown metric path before anything is written.
+    unknown metric path before anything is written. ``backend`` (``torch`` or ``onnx``) selects
+    the transformer's inference backend, to check that a faster one keeps the quality.
     """
     from training.report import format_table, summary_line, write_report
 
     gates = [parse_gate(spec) for spec in fail_under]  # syntax errors before any slow work
     names = model_names(model)
-    predictors = [load_predictor(name) for name in names]
+    predictors = [_load(name, backend) for name in names]
     _check_same_labels(predictors)
     schema, registry = predictors[0].schema, predictors[0].registry
     paragraphs = load_evaluation_data(data, schema, registry)
