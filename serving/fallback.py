@@ -57,6 +57,12 @@ def _try_load(name: str, **kwargs) -> tuple[Predictor | None, str | None]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
+def _same_labels(a: Predictor, b: Predictor) -> bool:
+    return (
+        a.schema.frame_names == b.schema.frame_names and a.schema.sentiments == b.schema.sentiments
+    )
+
+
 class ModelPair:
     """The transformer with the baseline behind it."""
 
@@ -85,13 +91,27 @@ class ModelPair:
         baseline: str = "baseline",
         timeout_s: float | None = None,
         backend: str = "torch",
+        threads: int | None = None,
     ) -> ModelPair:
-        """Load both from the store; a model that cannot be loaded is recorded, not raised."""
+        """Load both from the store; a model that cannot be loaded is recorded, not raised.
+
+        The two must share one label schema (frames and sentiments), or answers would change
+        shape with the model that gives them; a mismatched baseline is refused.
+        """
         if os.environ.get(FAIL_ENV) == "load":
             t, t_err = None, f"injected load failure ({FAIL_ENV}=load)"
         else:
-            t, t_err = _try_load(transformer, backend=backend)
+            t, t_err = _try_load(transformer, backend=backend, threads=threads)
         b, b_err = _try_load(baseline)
+        if t is not None and b is not None and not _same_labels(t, b):
+            b, b_err = (
+                None,
+                (
+                    f"label schema differs from the transformer's "
+                    f"({b.schema.frame_names} vs {t.schema.frame_names}); baseline not used"
+                ),
+            )
+            log.error(b_err)
         return cls(t, b, timeout_s, t_err, b_err)
 
     @property

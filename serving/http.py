@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from serving.io import MAX_ARTICLE_CHARS
+from serving.io import MAX_ARTICLE_CHARS, MAX_PARAGRAPHS, MAX_TEXT_CHARS
 
-# Worst case JSON escaping makes a character six bytes ("\uXXXX"); add room for the envelope.
-MAX_BODY_BYTES = 6 * MAX_ARTICLE_CHARS + 65536
+# Worst case JSON escaping makes a character six bytes ("\uXXXX"); add room for the envelope
+# (ids, field names) so that no request within the documented limits is refused.
+MAX_BODY_BYTES = 6 * max(MAX_ARTICLE_CHARS, MAX_PARAGRAPHS * MAX_TEXT_CHARS) + 65536
 
 _info_provider: Callable[[], dict[str, Any]] | None = None
 

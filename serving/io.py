@@ -4,7 +4,8 @@ Limits are read from the environment once at import, so they appear in the OpenA
 
 * ``STANCEFRAME_MAX_TEXT_CHARS`` (default 10,000): longest paragraph accepted by ``/classify``;
 * ``STANCEFRAME_MAX_ARTICLE_CHARS`` (default 100,000): longest article for ``/classify_article``;
-* ``STANCEFRAME_MAX_PARAGRAPHS`` (default 64): most paragraphs in one ``/classify`` request.
+* ``STANCEFRAME_MAX_PARAGRAPHS`` (default 64): most paragraphs in one ``/classify`` request;
+* ``STANCEFRAME_MAX_ARTICLE_PARAGRAPHS`` (default 200): most paragraphs in one article.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from serving.results import ParagraphResult
 MAX_TEXT_CHARS = int(os.environ.get("STANCEFRAME_MAX_TEXT_CHARS", "10000"))
 MAX_ARTICLE_CHARS = int(os.environ.get("STANCEFRAME_MAX_ARTICLE_CHARS", "100000"))
 MAX_PARAGRAPHS = int(os.environ.get("STANCEFRAME_MAX_PARAGRAPHS", "64"))
+MAX_ARTICLE_PARAGRAPHS = int(os.environ.get("STANCEFRAME_MAX_ARTICLE_PARAGRAPHS", "200"))
 
 ModelChoice = Literal["auto", "transformer", "baseline"]
 NonBlank = StringConstraints(strip_whitespace=False, min_length=1, pattern=r"\S")

@@ -1,4 +1,4 @@
-"""Faster CPU inference: the encoder in onnxruntime (int8), the small heads in PyTorch.
+"""Faster CPU inference: the encoder in onnxruntime (fp32, or int8), the heads in PyTorch.
 
 ``OnnxTransformerPredictor`` is a :class:`~serving.predictor.TransformerPredictor` whose ``model``
 is swapped for :class:`OnnxStanceFrameModel`: tokenisation, windowing, mention pooling, heads and
@@ -6,7 +6,8 @@ result assembly are the torch predictor's own code, so ``Predictor.predict`` sta
 and only the encoder forward pass changes.
 
 The encoder is exported once per stored model (TorchScript exporter, opset 17, dynamic batch and
-sequence axes) and dynamically quantised to int8 weights, cached in ``<model folder>/onnx/``
+sequence axes), for ``onnx-int8`` also dynamically quantised to int8 weights (per channel),
+cached in ``<model folder>/onnx/``
 (or ``$XDG_CACHE_HOME/stanceframe/onnx/<tag>/`` when the store is read-only). Files are written
 under temporary names and renamed, so concurrent loaders (Ray actors, service workers) never see
 half-written models.
@@ -73,7 +74,7 @@ class OnnxTransformerPredictor(TransformerPredictor):
         folder: Path,
         info: dict[str, Any],
         device: str = "cpu",
-        quantize: bool = True,
+        quantize: bool = False,
         threads: int | None = None,
     ) -> OnnxTransformerPredictor:
         """Load the torch model, export its encoder on first use, and keep only the heads."""
@@ -105,7 +106,9 @@ def cache_dir(folder: Path, info: dict[str, Any]) -> Path:
     return base / "stanceframe" / CACHE_DIR / str(info.get("tag", folder.name)).replace(":", "-")
 
 
-def export_encoder(encoder: nn.Module, tokenizer: Any, folder: Path, quantize: bool = True) -> Path:
+def export_encoder(
+    encoder: nn.Module, tokenizer: Any, folder: Path, quantize: bool = False
+) -> Path:
     """Path of the ONNX encoder in ``folder`` (``encoder.fp32.onnx``/``encoder.int8.onnx``),
     exporting and quantising it first when absent."""
     fp32 = folder / "encoder.fp32.onnx"

@@ -204,7 +204,10 @@ class TransformerPredictor(Predictor):
 
 
 def load_predictor(
-    name_or_kind: str = "transformer", device: str = "auto", backend: str = "torch"
+    name_or_kind: str = "transformer",
+    device: str = "auto",
+    backend: str = "torch",
+    threads: int | None = None,
 ) -> Predictor:
     """Load a predictor from the model store by kind (``transformer``/``baseline``), name or tag.
 
@@ -221,7 +224,9 @@ def load_predictor(
     if info["kind"] == "transformer" and backend != "torch":
         from serving.onnx_backend import OnnxTransformerPredictor
 
-        return OnnxTransformerPredictor.load(folder, info, quantize=backend == "onnx-int8")
+        return OnnxTransformerPredictor.load(
+            folder, info, quantize=backend == "onnx-int8", threads=threads
+        )
     if info["kind"] == "transformer":
         return TransformerPredictor.load(folder, info, device=device)
     raise LookupError(f"model '{info.get('tag')}' has unknown kind {info['kind']!r}")

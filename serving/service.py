@@ -7,8 +7,9 @@ Run: ``bentoml serve serving.service:StanceFrame``. Settings (environment, read 
 * ``STANCEFRAME_BATCHING``: ``1`` (default) for adaptive batching of ``/classify``, ``0`` off;
 * ``STANCEFRAME_MAX_BATCH_SIZE`` (64) and ``STANCEFRAME_MAX_LATENCY_MS`` (3000): batching limits
   (BentoML answers 503 rather than queue a request it expects to exceed the latency limit);
-* ``STANCEFRAME_WORKERS`` (1) and ``STANCEFRAME_THREADS`` (cores / workers): torch threads per
-  worker, so workers never oversubscribe the CPU; tokenizer parallelism is off for the same reason;
+* ``STANCEFRAME_WORKERS`` (1) and ``STANCEFRAME_THREADS`` (cores / workers): torch and onnxruntime
+  threads per worker, so workers never oversubscribe the CPU (tokenizer parallelism is off
+  for the same reason);
 * ``STANCEFRAME_INFER_BATCH_SIZE`` (8): paragraphs per forward pass inside a merged batch;
   the batch is sorted by length first, so small sub-batches waste little on padding;
 * ``STANCEFRAME_BACKEND``: ``onnx`` (default: the encoder in onnxruntime, fp32, same outputs as
@@ -26,7 +27,15 @@ import bentoml
 from pydantic import Field
 
 from serving.http import RequestGuard, model_info_app, set_info_provider
-from serving.io import MAX_PARAGRAPHS, ArticleIn, ArticleOut, ParagraphIn, ParagraphOut
+from serving.io import (
+    MAX_ARTICLE_PARAGRAPHS,
+    MAX_PARAGRAPHS,
+    MAX_TEXT_CHARS,
+    ArticleIn,
+    ArticleOut,
+    ParagraphIn,
+    ParagraphOut,
+)
 from serving.results import ParagraphResult
 
 log = logging.getLogger("stanceframe.service")
@@ -72,6 +81,7 @@ class StanceFrame:
             os.environ.get("STANCEFRAME_BASELINE", "baseline"),
             timeout_s=timeout if timeout > 0 else None,
             backend=os.environ.get("STANCEFRAME_BACKEND", "onnx"),
+            threads=threads,
         )
         if self.pair.transformer is not None:
             self.pair.transformer.batch_size = int(
@@ -137,18 +147,35 @@ class StanceFrame:
         from serving.text import split_paragraphs
 
         parts = split_paragraphs(article.text)
+        _check_article(parts)
         prefix = article.id or "article"
         items = [
             ParagraphIn(id=f"{prefix}:p{i}", text=text, model=article.model)
             for i, (_, _, text) in enumerate(parts)
         ]
         results = self._answer(items)
-        schema = (self.pair.transformer or self.pair.baseline).schema
         return ArticleOut(
             id=article.id,
             paragraphs=[ParagraphOut.from_result(r) for r in results],
-            summary=summarise(results, list(schema.sentiments)),
+            summary=summarise(results, list(self.pair.schema.sentiments)),
         )
+
+
+def _check_article(parts: list[tuple[int, int, str]]) -> None:
+    """Articles obey the per-paragraph limits of ``/classify`` (400 with the reason otherwise)."""
+    from bentoml.exceptions import InvalidArgument
+
+    if not parts:
+        raise InvalidArgument("article has no paragraph with text")
+    if len(parts) > MAX_ARTICLE_PARAGRAPHS:
+        raise InvalidArgument(
+            f"article has {len(parts)} paragraphs; at most {MAX_ARTICLE_PARAGRAPHS} are accepted"
+        )
+    for i, (_, _, text) in enumerate(parts):
+        if len(text) > MAX_TEXT_CHARS:
+            raise InvalidArgument(
+                f"paragraph {i} has {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted"
+            )
 
 
 StanceFrame.add_asgi_middleware(RequestGuard)

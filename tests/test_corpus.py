@@ -116,3 +116,10 @@ def test_stats_count_frames_none_and_multi(tmp_path, schema):
     assert s["frames"] == {"blame_leadership": 1, "defend_unit": 1, "london_elite": 1}
     assert s["no_frame"] == 1 and s["multi_frame"] == 1
     assert s["sentiments"]["positive"] == {"count": 1, "share": 0.5}
+
+
+def test_non_string_labels_are_reported_not_crashed(tmp_path, schema):
+    fig = dict(CORBYN, sentiment=["negative"], end=True)
+    errors, _ = errors_of(tmp_path, schema, [record(1, frames=[["x"]], figures=[fig])])
+    messages = " | ".join(e.message for e in errors)
+    assert "unknown frame" in messages and "start/end must be integers" in messages

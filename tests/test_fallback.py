@@ -57,3 +57,28 @@ def test_no_model_at_all_is_not_ready():
     assert not pair.ready
     with pytest.raises(RuntimeError, match="no model can answer"):
         pair.predict(["text"])
+
+
+def test_baseline_with_another_label_set_is_refused(trained_models, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from serving.store import find_model, save_model
+
+    folder, info = find_model(trained_models["baseline"])
+    info = {
+        **info,
+        "schema": {**info["schema"], "frames": info["schema"]["frames"][:2]},
+        "thresholds": info["thresholds"][:2],
+    }
+    info.pop("tag")
+
+    def write(target):
+        for item in folder.iterdir():
+            if item.name != "stanceframe.json":
+                shutil.copy(item, target / item.name)
+
+    tag = save_model("other-labels-baseline", json.loads(json.dumps(info)), write)
+    pair = ModelPair.load(trained_models["transformer"], tag)
+    assert pair.baseline is None and "label schema differs" in pair.baseline_error
+    assert pair.transformer is not None

@@ -14,7 +14,7 @@ from training.corpus import read_corpus
 from training.interop import write_paragraphs
 from training.newsmtsc import newsmtsc_splits, read_newsmtsc, read_newsmtsc_counted, story_id
 
-REAL = Path("/work/shared/data/newsmtsc")
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "newsmtsc"
 
 GOOD = {
     "primary_gid": "allsides_1810_737_6_Powell_44_52",
@@ -97,9 +97,15 @@ def test_missing_path_names_it(tmp_path, schema):
         read_newsmtsc(tmp_path, schema)  # a folder without train.jsonl
 
 
-def test_schema_without_newsmtsc_sentiments_is_a_clear_error(tmp_path):
-    other = LabelSchema("1", (FrameDef("f"),), ("bad", "neutral", "good"))
-    with pytest.raises(ValueError, match=r"missing \['negative', 'positive'\]"):
+def test_polarity_maps_by_position_onto_a_three_class_schema(tmp_path):
+    other = LabelSchema("1", (FrameDef("f"),), ("bad", "meh", "good"))
+    [para] = read_newsmtsc(split_file(tmp_path, [GOOD]), other)
+    assert {f.sentiment for f in para.figures} <= {"bad", "meh", "good"}
+
+
+def test_schema_with_other_number_of_sentiments_is_a_clear_error(tmp_path):
+    other = LabelSchema("1", (FrameDef("f"),), ("bad", "good"))
+    with pytest.raises(ValueError, match="3 polarity classes"):
         read_newsmtsc(split_file(tmp_path, [GOOD]), other)
 
 

@@ -192,3 +192,17 @@ def test_real_server_falls_back_when_transformer_fails(trained_models):
         }
         metrics = httpx.get(f"{url}/metrics", timeout=30).text
         assert 'stanceframe_fallbacks_total{reason="transformer_error"} 3.0' in metrics
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("\x1c\n\x1f", "no paragraph with text"),
+        ("para\n" * 201, "at most 200 are accepted"),
+        ("ok\n\n" + "a" * 10001, "paragraph 1 has 10001 characters"),
+    ],
+)
+def test_bad_articles_get_400_with_reason(client, text, needle):
+    resp = client.post("/classify_article", json={"article": {"text": text}})
+    assert resp.status_code == 400
+    assert needle in resp.text

@@ -234,6 +234,9 @@ def train_cmd(
     from training.evaluate import headline
     from training.train import cross_validate, train
 
+    bad = [kv for kv in set_ or [] if "=" not in kv]
+    if bad:
+        raise typer.BadParameter(f"--set takes key.sub=value, got {bad[0]!r}")
     overrides = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in set_ or [])}
     if newsmtsc:
         overrides["data.newsmtsc"] = str(newsmtsc)
@@ -243,9 +246,10 @@ def train_cmd(
         report = summary
         typer.echo(
             f"{cfg.kind} grouped {cv}-fold CV: frames macro-F1 "
-            f"{summary['frames_macro_f1']['mean']:.3f} ± {summary['frames_macro_f1']['std']:.3f}, "
-            f"figure-sentiment macro-F1 {summary['sentiment_macro_f1']['mean']:.3f} ± "
-            f"{summary['sentiment_macro_f1']['std']:.3f}"
+            f"{_fmt(summary['frames_macro_f1']['mean'])} ± "
+            f"{_fmt(summary['frames_macro_f1']['std'])}, figure-sentiment macro-F1 "
+            f"{_fmt(summary['sentiment_macro_f1']['mean'])} ± "
+            f"{_fmt(summary['sentiment_macro_f1']['std'])}"
         )
     else:
         result = train(cfg)

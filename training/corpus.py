@@ -121,7 +121,7 @@ def _parse_record(obj: Any, schema: LabelSchema) -> tuple[Paragraph | None, list
         errors.append("'frames' must be a list")
         frames = []
     for fr in frames:
-        if fr not in schema.frame2id:
+        if not isinstance(fr, str) or fr not in schema.frame2id:
             errors.append(f"unknown frame '{fr}' (schema has {', '.join(schema.frame_names)})")
     if len(set(map(str, frames))) != len(frames):
         errors.append("a frame is listed twice")
@@ -139,13 +139,13 @@ def _parse_record(obj: Any, schema: LabelSchema) -> tuple[Paragraph | None, list
         if missing:
             errors.append(f"{where}: missing {', '.join(missing)}")
             continue
-        if fig["sentiment"] not in schema.sentiment2id:
+        if not isinstance(fig["sentiment"], str) or fig["sentiment"] not in schema.sentiment2id:
             errors.append(
                 f"{where}: unknown sentiment '{fig['sentiment']}' "
                 f"(schema has {', '.join(schema.sentiments)})"
             )
         start, end = fig["start"], fig["end"]
-        if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool):
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
             errors.append(f"{where}: start/end must be integers")
             continue
         if not (0 <= start < end <= len(text)) or text[start:end] != fig["mention"]:

@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "newsmtsc"
 SPLITS = ("train", "dev_rw", "dev_mt", "test_rw", "test_mt")
-POLARITY = {2.0: "negative", 4.0: "neutral", 6.0: "positive"}
+POLARITY_CODES = (2.0, 4.0, 6.0)
+"""NewsMTSC's polarity codes, from most negative to most positive; they map by position onto a
+schema with three sentiment classes listed in that order (as labels/schema.yaml does)."""
 # Article part of a primary_gid: "allsides_<a>_<b>" or "polusa_v1_<article>_<n>", then
 # "_<sentence>_<target>_<from>_<to>".
 _ARTICLE = re.compile(r"^(allsides_\d+_\d+|polusa_v1_\d+_-?\d+)_\d+_")
@@ -95,14 +97,13 @@ def _split_file(path: Path) -> Path:
 
 
 def _sentiment_map(schema: LabelSchema) -> dict[float, str]:
-    """NewsMTSC polarity codes to schema sentiment names; ValueError if the schema lacks one."""
-    missing = [s for s in POLARITY.values() if s not in schema.sentiment2id]
-    if missing:
+    """NewsMTSC polarity codes to schema sentiment names, by position (negative to positive)."""
+    if len(schema.sentiments) != len(POLARITY_CODES):
         raise ValueError(
-            f"NewsMTSC needs sentiment classes {list(POLARITY.values())}; schema "
-            f"'{schema.name}' has {list(schema.sentiments)} (missing {missing})"
+            f"NewsMTSC has {len(POLARITY_CODES)} polarity classes (negative, neutral, positive); "
+            f"schema '{schema.name}' has {list(schema.sentiments)}"
         )
-    return dict(POLARITY)
+    return dict(zip(POLARITY_CODES, schema.sentiments, strict=True))
 
 
 def _sentence(

@@ -170,5 +170,6 @@ def cross_validate(config: TrainConfig, k: int) -> dict[str, Any]:
     summary: dict[str, Any] = {"k": k, "folds": folds}
     for key in folds[0]:
         values = np.array([f[key] for f in folds if f[key] is not None], dtype=float)
-        summary[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1))}
+        std = float(values.std(ddof=1)) if len(values) > 1 else None
+        summary[key] = {"mean": float(values.mean()) if len(values) else None, "std": std}
     return summary

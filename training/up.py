@@ -114,7 +114,10 @@ def serve(
         if sample:
             status, body = _get(f"{url}/classify", SAMPLE, timeout=60)
             echo(f"\nPOST {url}/classify  ->  HTTP {status}")
-            echo(json.dumps(json.loads(body), indent=2)[:4000])
+            try:
+                echo(json.dumps(json.loads(body), indent=2)[:4000])
+            except ValueError:
+                echo(body[:4000])
             one = json.dumps({"paragraphs": SAMPLE["paragraphs"][:1]})
             echo(f"\ntry: curl -s -X POST {url}/classify -H 'Content-Type: application/json' \\")
             echo(f"       -d '{one}'")
@@ -127,4 +130,7 @@ def serve(
     finally:
         if proc.poll() is None:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
