@@ -19,6 +19,7 @@ Paths (``--n`` paragraphs built by repeating the texts of ``labels/corpus/**/*.j
 
 * ``torch``: the transformer predictor, batched and length-sorted (``Predictor.predict`` over
   windows of ``--window`` paragraphs, ``--batch-size`` per forward pass);
+* ``torch-bf16``: the torch predictor under bfloat16 autocast;
 * ``onnx``: the same predictor with ``backend="onnx"`` (encoder in onnxruntime, fp32; export on
   first use is load time);
 * ``onnx-int8``: ``backend="onnx-int8"`` (weights quantised to int8 per channel);
@@ -49,7 +50,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: import serving/training
 
-PATHS = ("torch", "onnx", "onnx-int8", "baseline", "naive")
+PATHS = ("torch", "torch-bf16", "onnx", "onnx-int8", "baseline", "naive")
 
 
 def load_texts(n: int) -> list[str]:
@@ -72,7 +73,7 @@ def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> di
 
     name = args.baseline if path == "baseline" else args.transformer
     started = time.perf_counter()
-    predictor = load_predictor(name, backend=path if path.startswith("onnx") else "torch")
+    predictor = load_predictor(name, backend="torch" if path == "baseline" else path)
     if hasattr(predictor, "batch_size"):
         predictor.batch_size = args.batch_size
     load_s = time.perf_counter() - started
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     ratios = {}
     if "torch" in rate and "naive" in rate:
         ratios["torch batched vs naive per-paragraph pipeline"] = rate["torch"] / rate["naive"]
-    for fast in ("onnx", "onnx-int8"):
+    for fast in ("torch-bf16", "onnx", "onnx-int8"):
         if "torch" in rate and fast in rate:
             ratios[f"{fast} vs torch"] = rate[fast] / rate["torch"]
         if "naive" in rate and fast in rate:

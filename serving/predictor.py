@@ -20,7 +20,26 @@ from serving.results import FigureResult, FrameScore, ParagraphResult
 from serving.schema import LabelSchema
 from serving.store import DEFAULT_NAMES, find_model
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
+
+
+def bf16_is_native() -> bool:
+    """True on CPUs with bfloat16 instructions (AVX-512 BF16 or AMX), where bf16 autocast is
+    fast; elsewhere it is emulated and slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_backend(backend: str) -> str:
+    """``auto``: ``torch-bf16`` where bf16 is native, else ``onnx`` (fp32); others unchanged."""
+    if backend == "auto":
+        return "torch-bf16" if bf16_is_native() else "onnx"
+    return backend
+
+
 BASELINE_FILE = "baseline.pkl"
 HEADS_FILE = "heads.pt"
 
@@ -152,6 +171,12 @@ class TransformerPredictor(Predictor):
         self.stride = int(cfg["stride"])
         self.batch_size = batch_size
         self.device = next(model.parameters()).device
+        self.bf16 = False
+        """Run the encoder under bfloat16 autocast (``torch-bf16`` backend): fast on CPUs with
+        AVX-512 BF16 or AMX, slow where bf16 is emulated."""
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "backend": "torch-bf16" if self.bf16 else "torch"}
 
     @classmethod
     def load(cls, folder: Path, info: dict[str, Any], device: str = "auto") -> TransformerPredictor:
@@ -185,7 +210,8 @@ class TransformerPredictor(Predictor):
         frame_probs = np.zeros((n, len(self.schema.frames)))
         sent_probs: list[np.ndarray] = [np.zeros((0, len(self.schema.sentiments)))] * n
         order = sorted(range(n), key=lambda i: len(texts[i]))  # similar lengths share a batch
-        with torch.inference_mode():
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+        with torch.inference_mode(), autocast:
             for s in range(0, n, self.batch_size):
                 idx = order[s : s + self.batch_size]
                 spans = [[(m.start, m.end) for m in mentions[i]] for i in idx]
@@ -211,16 +237,23 @@ def load_predictor(
 ) -> Predictor:
     """Load a predictor from the model store by kind (``transformer``/``baseline``), name or tag.
 
-    ``backend`` (transformers only; see :mod:`serving.onnx_backend`): ``torch``; ``onnx`` runs
+    ``backend`` (transformers only; see :mod:`serving.onnx_backend`): ``auto`` (see
+    :func:`resolve_backend`); ``torch``; ``torch-bf16`` (bfloat16 autocast; same seed-gold scores
+    as fp32 in the README's measurements); ``onnx`` runs
     the encoder in onnxruntime in fp32 (same outputs, faster); ``onnx-int8`` also quantises its
     weights to int8 (fastest, but it moves frame scores: see the README for the measured cost).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    backend = resolve_backend(backend)
     name = DEFAULT_NAMES.get(name_or_kind, name_or_kind)
     folder, info = find_model(name)
     if info["kind"] == "baseline":
         return BaselinePredictor.load(folder, info)
+    if info["kind"] == "transformer" and backend == "torch-bf16":
+        predictor = TransformerPredictor.load(folder, info, device=device)
+        predictor.bf16 = True
+        return predictor
     if info["kind"] == "transformer" and backend != "torch":
         from serving.onnx_backend import OnnxTransformerPredictor
 

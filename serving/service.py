@@ -12,8 +12,10 @@ Run: ``bentoml serve serving.service:StanceFrame``. Settings (environment, read 
   for the same reason);
 * ``STANCEFRAME_INFER_BATCH_SIZE`` (8): paragraphs per forward pass inside a merged batch;
   the batch is sorted by length first, so small sub-batches waste little on padding;
-* ``STANCEFRAME_BACKEND``: ``onnx`` (default: the encoder in onnxruntime, fp32, same outputs as
-  torch and about 1.7x faster on CPU), ``torch``, or ``onnx-int8`` (faster, less accurate);
+* ``STANCEFRAME_BACKEND``: ``onnx`` (default: the encoder in onnxruntime fp32, same outputs as
+  torch; it served the most requests per second in benchmarks/service_load.py), ``torch``,
+  ``torch-bf16``, ``auto`` (see :func:`serving.predictor.resolve_backend`) or ``onnx-int8``
+  (fastest, less accurate);
 * input limits: see :mod:`serving.io`.
 """
 

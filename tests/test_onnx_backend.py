@@ -64,3 +64,13 @@ def test_batch_labelling_with_the_onnx_backend(trained_models, tmp_path):
     summary = label_corpus([src], tmp_path / "out.jsonl", options)
     rows = [json.loads(line) for line in summary.out.open()]
     assert summary.labelled == len(TEXTS) and {r["model"] for r in rows} == {"transformer"}
+
+
+def test_auto_backend_resolves_by_cpu_and_bf16_keeps_scores_close(trained_models, torch_results):
+    from serving.predictor import bf16_is_native, resolve_backend
+
+    assert resolve_backend("auto") == ("torch-bf16" if bf16_is_native() else "onnx")
+    assert resolve_backend("onnx-int8") == "onnx-int8"
+    bf16 = load_predictor(trained_models["transformer"], backend="torch-bf16")
+    assert bf16.describe()["backend"] == "torch-bf16"
+    np.testing.assert_allclose(_frames(bf16.predict(TEXTS)), _frames(torch_results), atol=0.03)

@@ -294,7 +294,8 @@ def evaluate_cmd(
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for 95 % CIs.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     backend: Annotated[
-        str, typer.Option(help="Transformer backend: torch, onnx (fp32) or onnx-int8.")
+        str,
+        typer.Option(help="Transformer backend: torch, torch-bf16, onnx (fp32), onnx-int8, auto."),
     ] = "torch",
 ) -> None:
     """Evaluate stored model(s) on annotated data: table, metrics.json, report.md with plots.
@@ -359,8 +360,9 @@ def label_cmd(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Discard an existing output or run.")] = False,
     backend: Annotated[
-        str, typer.Option(help="Transformer backend: torch, onnx (fp32) or onnx-int8.")
-    ] = "onnx",
+        str,
+        typer.Option(help="Transformer backend: auto, torch, torch-bf16, onnx (fp32), onnx-int8."),
+    ] = "auto",
     fmt: Annotated[
         str | None, typer.Option("--format", help="jsonl or parquet (default: from --out).")
     ] = None,

@@ -81,7 +81,7 @@ class LabelOptions:
     max_chars: int = 20_000
     resume: bool = False
     overwrite: bool = False
-    backend: str = "onnx"  # fp32 onnxruntime: same outputs as torch, 1.7x faster on CPU
+    backend: str = "auto"  # torch-bf16 where bf16 is native, else onnx fp32 (resolve_backend)
     format: str | None = None  # jsonl or parquet; default from the output suffix
     progress: bool = True
 
