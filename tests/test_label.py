@@ -291,3 +291,11 @@ def test_resume_after_sigkill_gives_every_id_exactly_once(trained_models, tmp_pa
     assert max(ids.values()) == 1
     assert sorted(e["line"] for e in rows(errors_path(out))) == [i + 1 for i in sorted(bad_lines)]
     assert not parts_dir(out).exists()
+
+
+def test_resume_fingerprint_pins_the_stored_model_versions(trained_models):
+    from training.label import model_tags
+
+    assert model_tags("baseline") == [trained_models["baseline"]]
+    assert model_tags("auto") == [trained_models["transformer"], trained_models["baseline"]]
+    assert model_tags("no-such-model") == ["no-such-model:absent"]

@@ -44,8 +44,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from serving.predictor import BACKENDS
+from serving.predictor import BACKENDS, resolve_backend
 from serving.results import ParagraphResult
+from serving.store import find_model
 from serving.text import split_paragraphs
 from training.corpus import iter_jsonl
 
@@ -583,8 +584,25 @@ def fingerprint(sources: list[Source], opts: LabelOptions) -> dict[str, Any]:
     for src in sources:
         st = src.path.stat()
         files.append([str(src.path.resolve()), st.st_size, st.st_mtime_ns])
-    keys = ("text_field", "id_field", "max_chars", "model", "backend")
-    return {"inputs": files, **{k: getattr(opts, k) for k in keys}}
+    keys = ("text_field", "id_field", "max_chars", "model")
+    return {
+        "inputs": files,
+        **{k: getattr(opts, k) for k in keys},
+        "backend": resolve_backend(opts.backend),
+        "model_tags": model_tags(opts.model),
+    }
+
+
+def model_tags(model: str) -> list[str]:
+    """The stored versions a run would use, so a resume after retraining cannot mix versions."""
+    names = ["transformer", "baseline"] if model == "auto" else [model]
+    tags = []
+    for name in names:
+        try:
+            tags.append(find_model(name)[1]["tag"])
+        except LookupError:
+            tags.append(f"{name}:absent")
+    return tags
 
 
 def open_run(out: Path, fp: dict[str, Any], opts: LabelOptions) -> RunState | None:
