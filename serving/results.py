@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -34,13 +34,6 @@ class ParagraphResult:
     model_version: str
     id: str | None = None
     fallback_reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def present_frames(self) -> list[str]:
-        return [f.label for f in self.frames if f.present]
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("extra")
-        return out
+        return asdict(self)

@@ -470,14 +470,6 @@ def _check_same_labels(predictors: Sequence[Predictor]) -> None:
             )
 
 
-def _load(name: str, backend: str) -> Predictor:
-    """The baseline has one backend; ``backend`` applies to transformer models."""
-    predictor = load_predictor(name)
-    if backend != "torch" and predictor.kind == "transformer":
-        predictor = load_predictor(name, backend=backend)
-    return predictor
-
-
 def run_evaluation(
     data: Sequence[str | Path],
     model: str = "transformer",
@@ -502,7 +494,8 @@ def run_evaluation(
 
     gates = [parse_gate(spec) for spec in fail_under]  # syntax errors before any slow work
     names = model_names(model)
-    predictors = [_load(name, backend) for name in names]
+    # load_predictor applies ``backend`` to transformers only, so one load per model suffices.
+    predictors = [load_predictor(name, backend=backend) for name in names]
     _check_same_labels(predictors)
     schema, registry = predictors[0].schema, predictors[0].registry
     paragraphs = load_evaluation_data(data, schema, registry)
