@@ -55,7 +55,7 @@ PATHS = ("torch", "torch-bf16", "onnx", "onnx-int8", "baseline", "naive")
 
 def load_texts(n: int) -> list[str]:
     """``n`` paragraphs: the annotated corpus texts, repeated in a fixed order."""
-    from training.corpus import iter_jsonl
+    from training.data.corpus import iter_jsonl
 
     texts = [
         value["text"]
@@ -69,7 +69,7 @@ def load_texts(n: int) -> list[str]:
 
 
 def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    from serving.predictor import load_predictor
+    from serving.predictors.factory import load_predictor
 
     name = args.baseline if path == "baseline" else args.transformer
     started = time.perf_counter()

@@ -21,7 +21,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from serving.predictor import Predictor, load_predictor
+from serving.predictors.base import Predictor
+from serving.predictors.factory import load_predictor
 from serving.results import ParagraphResult
 
 log = logging.getLogger("stanceframe.fallback")

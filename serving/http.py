@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from serving.io import MAX_ARTICLE_CHARS, MAX_PARAGRAPHS, MAX_TEXT_CHARS
+from serving.api_types import MAX_ARTICLE_CHARS, MAX_PARAGRAPHS, MAX_TEXT_CHARS
 
 # Worst case JSON escaping makes a character six bytes ("\uXXXX"); add room for the envelope
 # (ids, field names) so that no request within the documented limits is refused.

@@ -14,9 +14,9 @@ Run: ``bentoml serve serving.service:StanceFrame``. Settings (environment, read 
   the batch is sorted by length first, so small sub-batches waste little on padding;
 * ``STANCEFRAME_BACKEND``: ``onnx`` (default: the encoder in onnxruntime fp32, same outputs as
   torch; it served the most requests per second in benchmarks/service_load.py), ``torch``,
-  ``torch-bf16``, ``auto`` (see :func:`serving.predictor.resolve_backend`) or ``onnx-int8``
+  ``torch-bf16``, ``auto`` (see :func:`serving.predictors.factory.resolve_backend`) or ``onnx-int8``
   (fastest, less accurate);
-* input limits: see :mod:`serving.io`.
+* input limits: see :mod:`serving.api_types`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from typing import Annotated
 import bentoml
 from pydantic import Field
 
-from serving.http import RequestGuard, model_info_app, set_info_provider
-from serving.io import (
+from serving.api_types import (
     MAX_ARTICLE_PARAGRAPHS,
     MAX_PARAGRAPHS,
     MAX_TEXT_CHARS,
@@ -38,6 +37,7 @@ from serving.io import (
     ParagraphIn,
     ParagraphOut,
 )
+from serving.http import RequestGuard, model_info_app, set_info_provider
 from serving.results import ParagraphResult
 
 log = logging.getLogger("stanceframe.service")

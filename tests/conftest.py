@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -193,8 +194,8 @@ def tiny_corpus(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def trained_models(tiny_corpus) -> dict[str, str]:
     """Baseline and tiny transformer trained on the tiny corpus into the test model store."""
-    from training.config import load_config
-    from training.train import train
+    from training.fit.config import load_config
+    from training.fit.recipe import train
 
     tags = {}
     for kind, cfg_name in (("baseline", "baseline"), ("transformer", "tiny")):
@@ -211,3 +212,10 @@ def trained_models(tiny_corpus) -> dict[str, str]:
         )
         tags[kind] = train(cfg).tag
     return tags
+
+
+def free_port() -> int:
+    """A TCP port free on localhost right now (for real servers started by tests)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

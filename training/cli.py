@@ -28,7 +28,7 @@ def _schema_and_registry(labels: Path | None):
 
 
 def _corpus_paths(paths: list[Path] | None) -> list[Path]:
-    from training.corpus import default_corpus_paths
+    from training.data.corpus import default_corpus_paths
 
     return list(paths) if paths else default_corpus_paths()
 
@@ -39,7 +39,7 @@ def data_validate(
     labels: LabelsOpt = None,
 ) -> None:
     """Check annotated files; report every problem with file and line. Exit 1 on errors."""
-    from training.corpus import read_corpus
+    from training.data.corpus import read_corpus
 
     schema, registry = _schema_and_registry(labels)
     paragraphs, problems = read_corpus(_corpus_paths(paths), schema, registry)
@@ -58,7 +58,7 @@ def data_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Coverage of an annotated corpus: frames, sentiments, sources, figures, stories."""
-    from training.corpus import corpus_stats, load_corpus
+    from training.data.corpus import corpus_stats, load_corpus
 
     schema, _ = _schema_and_registry(labels)
     stats = corpus_stats(load_corpus(_corpus_paths(paths), schema), schema)
@@ -105,11 +105,11 @@ def _report(problems: list, n: int, out: Path) -> None:
 
 
 def _predict(model: str, texts: list[str]) -> list[dict]:
-    """Predictions from ``serving.predictor`` as dicts (imported lazily: optional dependency)."""
+    """Predictions from ``serving.predictors`` as dicts (imported lazily: optional dependency)."""
     try:
-        from serving.predictor import load_predictor
+        from serving.predictors.factory import load_predictor
     except ImportError as exc:
-        typer.echo(f"--model needs serving.predictor, which cannot be imported: {exc}", err=True)
+        typer.echo(f"--model needs serving.predictors, which cannot be imported: {exc}", err=True)
         raise typer.Exit(1) from exc
     try:
         preds = [p.to_dict() for p in load_predictor(model).predict(texts)]
@@ -134,8 +134,8 @@ def data_export_labelstudio(
     labels: LabelsOpt = None,
 ) -> None:
     """Write corpus paragraphs as Label Studio tasks plus the matching labelling config."""
-    from training.corpus import CorpusError, load_corpus
-    from training.interop import export_labelstudio, labelstudio_config
+    from training.data.corpus import CorpusError, load_corpus
+    from training.data.labelstudio import export_labelstudio, labelstudio_config
 
     schema, _ = _schema_and_registry(labels)
     try:
@@ -165,7 +165,7 @@ def data_import_labelstudio(
     labels: LabelsOpt = None,
 ) -> None:
     """Convert a Label Studio JSON export to corpus JSONL. Exit 1 on errors."""
-    from training.interop import import_labelstudio, write_paragraphs
+    from training.data.labelstudio import import_labelstudio, write_paragraphs
 
     schema, registry = _schema_and_registry(labels)
     paragraphs, problems = import_labelstudio(export, schema, registry, source)
@@ -180,7 +180,8 @@ def data_import_doccano(
     labels: LabelsOpt = None,
 ) -> None:
     """Convert a doccano JSONL export to corpus JSONL. Exit 1 on errors."""
-    from training.interop import import_doccano, write_paragraphs
+    from training.data.doccano import import_doccano
+    from training.data.labelstudio import write_paragraphs
 
     schema, registry = _schema_and_registry(labels)
     paragraphs, problems = import_doccano(path, schema, registry, source)
@@ -195,7 +196,7 @@ def data_agreement(
     out: Annotated[Path | None, typer.Option(help="Write the result as JSON here.")] = None,
 ) -> None:
     """Cohen's kappa per frame and for figure sentiment between two annotations."""
-    from training.agreement import agreement, read_labels
+    from training.data.agreement import agreement, read_labels
 
     schema, _ = _schema_and_registry(labels)
     result = agreement(read_labels(first), read_labels(second), schema)
@@ -230,9 +231,9 @@ def train_cmd(
     """Train a model from a config into the BentoML model store (or cross-validate with --cv)."""
     import yaml
 
-    from training.config import load_config
-    from training.evaluate import headline
-    from training.train import cross_validate, train
+    from training.evaluation.scoring import headline
+    from training.fit.config import load_config
+    from training.fit.recipe import cross_validate, train
 
     bad = [kv for kv in set_ or [] if "=" not in kv]
     if bad:
@@ -302,8 +303,8 @@ def evaluate_cmd(
 
     Exit 0 when all --fail-under gates pass, 1 when one fails, 2 on bad input.
     """
-    from training.corpus import CorpusError
-    from training.evaluate import run_evaluation
+    from training.data.corpus import CorpusError
+    from training.evaluation.run import run_evaluation
 
     try:
         run = run_evaluation(
@@ -368,8 +369,9 @@ def label_cmd(
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
-    """Label paragraphs at corpus scale; crash-safe and resumable (see training/label.py)."""
-    from training.label import LabelError, LabelOptions, label_corpus
+    """Label paragraphs at corpus scale; crash-safe and resumable (see training/batch/driver.py)."""
+    from training.batch.driver import label_corpus
+    from training.batch.readers import LabelError, LabelOptions
 
     options = LabelOptions(
         model=model,

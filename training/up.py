@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from serving.store import has_model
-from training.config import load_config
+from training.fit.config import load_config
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -37,7 +37,7 @@ def ensure_models(
     newsmtsc: str | None = None, echo: Callable[[str], None] = print
 ) -> dict[str, str]:
     """Train each shipped model that is not in the store yet; return ``{kind: status}``."""
-    from training.train import train
+    from training.fit.recipe import train
 
     status = {}
     for kind in ("baseline", "transformer"):

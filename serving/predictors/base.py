@@ -1,0 +1,97 @@
+"""The predictor base: one inference path for the service, batch labelling and evaluation.
+
+``Predictor.predict(texts)`` finds figure mentions with the registry, asks the model for frame
+probabilities and per-mention sentiment probabilities (``score``), and assembles
+:class:`~serving.results.ParagraphResult` objects. Subclasses implement ``score`` only.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serving.figures import FigureMention, FigureRegistry
+from serving.results import FigureResult, FrameScore, ParagraphResult
+from serving.schema import LabelSchema
+
+BASELINE_FILE = "baseline.pkl"
+HEADS_FILE = "heads.pt"
+
+
+class Predictor(ABC):
+    """Base class: figure matching, thresholds and result assembly."""
+
+    kind = "base"
+
+    def __init__(self, info: dict[str, Any]):
+        self.info = info
+        self.schema = LabelSchema.from_dict(info["schema"])
+        self.registry = FigureRegistry.from_dict(info["registry"])
+        self.thresholds = np.asarray(info["thresholds"], dtype=float)
+        self.version = str(info.get("tag", "unsaved"))
+
+    @abstractmethod
+    def save_artifacts(self, folder: Path) -> None:
+        """Write the model files into a model-store folder (read back by ``load``)."""
+
+    @abstractmethod
+    def score(
+        self, texts: list[str], mentions: list[list[FigureMention]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Frame probabilities (n, n_frames) and, per paragraph, sentiment probabilities (m, S)."""
+
+    def predict(
+        self, texts: list[str], ids: list[str | None] | None = None
+    ) -> list[ParagraphResult]:
+        """Classify paragraphs. ``ids`` are echoed back in the results."""
+        mentions = [self.registry.first_mentions(t) for t in texts]
+        frame_probs, sent_probs = self.score(texts, mentions)
+        ids = ids or [None] * len(texts)
+        return [
+            self._assemble(pid, fp, ms, sp)
+            for pid, fp, ms, sp in zip(ids, frame_probs, mentions, sent_probs, strict=True)
+        ]
+
+    def _assemble(
+        self, pid: str | None, fp: np.ndarray, ms: list[FigureMention], sp: np.ndarray
+    ) -> ParagraphResult:
+        frames = [
+            FrameScore(label=name, score=round(float(p), 4), present=bool(p >= t))
+            for name, p, t in zip(self.schema.frame_names, fp, self.thresholds, strict=True)
+        ]
+        figures = []
+        for m, probs in zip(ms, sp, strict=True):
+            scores = {
+                s: round(float(p), 4) for s, p in zip(self.schema.sentiments, probs, strict=True)
+            }
+            figures.append(
+                FigureResult(
+                    name=m.name,
+                    mention=m.mention,
+                    start=m.start,
+                    end=m.end,
+                    registered=m.registered,
+                    sentiment=self.schema.sentiments[int(np.argmax(probs))],
+                    scores=scores,
+                )
+            )
+        return ParagraphResult(
+            frames=frames, figures=figures, model=self.kind, model_version=self.version, id=pid
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Version, schema, thresholds and dev metrics (for ``GET /model``)."""
+        return {
+            "kind": self.kind,
+            "version": self.version,
+            "schema_version": self.schema.version,
+            "frames": self.schema.frame_names,
+            "sentiments": list(self.schema.sentiments),
+            "thresholds": dict(zip(self.schema.frame_names, self.thresholds.tolist(), strict=True)),
+            "dev_metrics": self.info.get("dev_metrics", {}),
+            "data_hash": self.info.get("data_hash"),
+            "trained_at": self.info.get("trained_at"),
+        }

@@ -1,0 +1,65 @@
+"""Backends and the one factory that maps (model kind, backend) to a predictor class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from serving.predictors.base import Predictor
+from serving.predictors.baseline import BaselinePredictor
+from serving.predictors.transformer import TransformerPredictor
+from serving.store import DEFAULT_NAMES, find_model
+
+BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
+
+
+def bf16_is_native() -> bool:
+    """True on CPUs with bfloat16 instructions (AVX-512 BF16 or AMX), where bf16 autocast is
+    fast; elsewhere it is emulated and slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_backend(backend: str) -> str:
+    """``auto``: ``torch-bf16`` where bf16 is native, else ``onnx`` (fp32); others unchanged."""
+    if backend == "auto":
+        return "torch-bf16" if bf16_is_native() else "onnx"
+    return backend
+
+
+def load_predictor(
+    name_or_kind: str = "transformer",
+    device: str = "auto",
+    backend: str = "torch",
+    threads: int | None = None,
+) -> Predictor:
+    """Load a predictor from the model store by kind (``transformer``/``baseline``), name or tag.
+
+    ``backend`` (transformers only; see :mod:`serving.predictors.onnx`): ``auto`` (see
+    :func:`resolve_backend`); ``torch``; ``torch-bf16`` (bfloat16 autocast; same seed-gold scores
+    as fp32 in the README's measurements); ``onnx`` runs
+    the encoder in onnxruntime in fp32 (same outputs, faster); ``onnx-int8`` also quantises its
+    weights to int8 (fastest, but it moves frame scores: see the README for the measured cost).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    backend = resolve_backend(backend)
+    name = DEFAULT_NAMES.get(name_or_kind, name_or_kind)
+    folder, info = find_model(name)
+    if info["kind"] == "baseline":
+        return BaselinePredictor.load(folder, info)
+    if info["kind"] == "transformer" and backend == "torch-bf16":
+        predictor = TransformerPredictor.load(folder, info, device=device)
+        predictor.bf16 = True
+        return predictor
+    if info["kind"] == "transformer" and backend != "torch":
+        from serving.predictors.onnx import OnnxTransformerPredictor
+
+        return OnnxTransformerPredictor.load(
+            folder, info, quantize=backend == "onnx-int8", threads=threads
+        )
+    if info["kind"] == "transformer":
+        return TransformerPredictor.load(folder, info, device=device)
+    raise LookupError(f"model '{info.get('tag')}' has unknown kind {info['kind']!r}")

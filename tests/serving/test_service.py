@@ -1,0 +1,202 @@
+"""The BentoML service in-process (ASGI test client) and as a real `bentoml serve` subprocess."""
+
+import os
+import subprocess
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import free_port
+from training.up import start_server
+
+GOOD = {"paragraphs": [{"id": "p1", "text": "Jeremy Corbyn's aides were blamed by Ms Smeeth."}]}
+
+
+@contextmanager
+def service_client(monkeypatch, **env):
+    """A fresh service instance with the given environment (fault injection, model names)."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    from serving.service import StanceFrame
+
+    _forget_bentoml_http_metrics()
+
+    with TestClient(StanceFrame.to_asgi(), raise_server_exceptions=False) as client:
+        yield client
+
+
+def _forget_bentoml_http_metrics() -> None:
+    """BentoML registers its HTTP histograms in the global Prometheus registry at every app
+    start-up; a second in-process app would collide, so drop the previous app's (tests only)."""
+    from prometheus_client import REGISTRY
+
+    for name, collector in list(REGISTRY._names_to_collectors.items()):
+        if name.startswith("bentoml_"):
+            try:
+                REGISTRY.unregister(collector)
+            except KeyError:  # a collector registers several names; the first removal wins
+                pass
+
+
+@pytest.fixture
+def client(trained_models, monkeypatch):
+    with service_client(monkeypatch) as c:
+        yield c
+
+
+def test_classify_returns_every_schema_label_and_resolved_figures(client, schema):
+    resp = client.post("/classify", json=GOOD)
+    assert resp.status_code == 200
+    [out] = resp.json()
+    assert out["id"] == "p1" and out["model"] == "transformer" and out["fallback_reason"] is None
+    assert [f["label"] for f in out["frames"]] == schema.frame_names
+    assert [f["name"] for f in out["figures"]] == ["Jeremy Corbyn", "Ruth Smeeth"]
+    assert out["model_version"].startswith("stanceframe-transformer:")
+
+
+def test_request_for_baseline_is_answered_by_baseline(client):
+    body = {"paragraphs": [{"text": "Labour won Putney.", "model": "baseline"}]}
+    [out] = client.post("/classify", json=body).json()
+    assert (out["model"], out["fallback_reason"]) == ("baseline", "requested")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ({"paragraphs": [{"id": "x"}]}, 400, "Field required"),
+        ({"paragraphs": [{"text": ""}]}, 400, "at least 1 character"),
+        ({"paragraphs": [{"text": "   \n"}]}, 400, "pattern"),
+        ({"paragraphs": [{"text": 42}]}, 400, "valid string"),
+        ({"paragraphs": [{"text": "a" * 10001}]}, 400, "at most 10000 characters"),
+        ({"paragraphs": [{"text": "x"}] * 65}, 400, "at most 64 items"),
+        ({"paragraphs": []}, 400, "at least 1 item"),
+        ({"paragraphs": [{"text": "x", "model": "gpt"}]}, 400, "'auto', 'transformer' or"),
+        ([1, 2], 400, "object"),
+    ],
+)
+def test_bad_input_gets_4xx_with_message(client, body, status, needle):
+    resp = client.post("/classify", json=body)
+    assert resp.status_code == status
+    assert needle in resp.text
+    assert client.post("/classify", json=GOOD).status_code == 200  # the service is unaffected
+
+
+def test_invalid_json_and_wrong_content_type(client):
+    resp = client.post("/classify", content=b"{bad", headers={"content-type": "application/json"})
+    assert resp.status_code == 400 and "invalid JSON" in resp.json()["error"]
+    resp = client.post("/classify", content=b"hello", headers={"content-type": "text/plain"})
+    assert resp.status_code == 415 and "application/json" in resp.json()["error"]
+    assert client.post("/classify", json=GOOD).status_code == 200
+
+
+def test_article_is_split_and_summarised(client):
+    text = "Jeremy Corbyn's aides were blamed.\n\nLabour won Putney.\nMr Corbyn spoke."
+    resp = client.post("/classify_article", json={"article": {"id": "a", "text": text}})
+    assert resp.status_code == 200
+    out = resp.json()
+    assert [p["id"] for p in out["paragraphs"]] == ["a:p0", "a:p1", "a:p2"]
+    [corbyn] = out["summary"]["figures"]
+    assert corbyn["name"] == "Jeremy Corbyn" and corbyn["paragraphs"] == 2
+
+
+def test_model_endpoint_describes_both_models(client):
+    info = client.get("/model").json()
+    assert info["active"] == "transformer"
+    assert info["transformer"]["version"].startswith("stanceframe-transformer:")
+    assert info["baseline"]["version"].startswith("stanceframe-baseline:")
+    assert "frames" in info["baseline"]["dev_metrics"]
+
+
+def test_health_endpoints(client):
+    assert client.get("/livez").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"STANCEFRAME_FAIL_TRANSFORMER": "predict"}, "transformer_error"),
+        (
+            {"STANCEFRAME_FAIL_TRANSFORMER": "slow", "STANCEFRAME_TIMEOUT_S": "0.2"},
+            "transformer_timeout",
+        ),
+        ({"STANCEFRAME_FAIL_TRANSFORMER": "load"}, "transformer_unavailable"),
+        ({"STANCEFRAME_TRANSFORMER": "no-such-model"}, "transformer_unavailable"),
+    ],
+)
+def test_each_fallback_path_answers_with_baseline(trained_models, monkeypatch, env, reason):
+    with service_client(monkeypatch, **env) as client:
+        assert client.get("/readyz").status_code == 200
+        [out] = client.post("/classify", json=GOOD).json()
+        assert (out["model"], out["fallback_reason"]) == ("baseline", reason)
+        if reason == "transformer_unavailable":
+            info = client.get("/model").json()
+            assert info["active"] == "baseline" and info["transformer_error"]
+
+
+def test_no_model_at_all_means_not_ready(trained_models, monkeypatch):
+    env = {"STANCEFRAME_TRANSFORMER": "absent-1", "STANCEFRAME_BASELINE": "absent-2"}
+    with service_client(monkeypatch, **env) as client:
+        assert client.get("/readyz").status_code == 503
+
+
+@contextmanager
+def real_server(**env):
+    """`bentoml serve` in a subprocess on a free localhost port; yields its base URL."""
+    proc, url = start_server(free_port(), {**os.environ, **env}, quiet=True)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_real_server_answers_and_rejects_bad_input(trained_models):
+    with real_server() as url:
+        [out] = httpx.post(f"{url}/classify", json=GOOD, timeout=30).json()
+        assert out["model"] == "transformer"
+        bad = httpx.post(
+            f"{url}/classify",
+            content=b"{",
+            timeout=30,
+            headers={"content-type": "application/json"},
+        )
+        assert bad.status_code == 400
+        assert httpx.get(f"{url}/model", timeout=30).json()["active"] == "transformer"
+        # Counters live in the real server's /metrics (checked here rather than in-process,
+        # where BentoML's global Prometheus registry is shared between app instances).
+        metrics = httpx.get(f"{url}/metrics", timeout=30).text
+        assert 'stanceframe_paragraphs_total{model="transformer"} 1.0' in metrics
+
+
+@pytest.mark.slow
+def test_real_server_falls_back_when_transformer_fails(trained_models):
+    with real_server(STANCEFRAME_FAIL_TRANSFORMER="predict") as url:
+        outs = httpx.post(
+            f"{url}/classify", json={"paragraphs": GOOD["paragraphs"] * 3}, timeout=30
+        ).json()
+        assert {(o["model"], o["fallback_reason"]) for o in outs} == {
+            ("baseline", "transformer_error")
+        }
+        metrics = httpx.get(f"{url}/metrics", timeout=30).text
+        assert 'stanceframe_fallbacks_total{reason="transformer_error"} 3.0' in metrics
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("\x1c\n\x1f", "no paragraph with text"),
+        ("para\n" * 201, "at most 200 are accepted"),
+        ("ok\n\n" + "a" * 10001, "paragraph 1 has 10001 characters"),
+    ],
+)
+def test_bad_articles_get_400_with_reason(client, text, needle):
+    resp = client.post("/classify_article", json={"article": {"text": text}})
+    assert resp.status_code == 400
+    assert needle in resp.text

@@ -1,0 +1,99 @@
+import json
+
+import pytest
+
+from serving.predictors.baseline import BaselinePredictor
+from serving.predictors.factory import load_predictor
+from serving.predictors.transformer import TransformerPredictor
+from serving.store import find_model
+from tests.conftest import REPO, record, write_jsonl
+from training.data.corpus import CorpusError
+from training.fit.config import load_config
+from training.fit.recipe import cross_validate, train
+
+
+def test_both_models_train_into_the_store_and_load_back(trained_models):
+    base = load_predictor(trained_models["baseline"])
+    tiny = load_predictor(trained_models["transformer"])
+    assert isinstance(base, BaselinePredictor) and isinstance(tiny, TransformerPredictor)
+    text = "Jeremy Corbyn's aides were blamed by Ms Smeeth."
+    for predictor in (base, tiny):
+        [res] = predictor.predict([text], ids=["x"])
+        assert res.id == "x" and res.model_version == predictor.version
+        assert [f.label for f in res.frames] == predictor.schema.frame_names
+        assert [f.name for f in res.figures] == ["Jeremy Corbyn", "Ruth Smeeth"]
+        assert all(abs(sum(f.scores.values()) - 1) < 1e-3 for f in res.figures)
+
+
+def test_saved_model_carries_schema_thresholds_hash_and_metrics(trained_models):
+    for tag in trained_models.values():
+        folder, info = find_model(tag)
+        assert info["schema"]["version"] == "1.0"
+        assert len(info["thresholds"]) == len(info["schema"]["frames"])
+        assert info["data_hash"] and info["library_versions"]["python"]
+        assert "macro_f1" in info["dev_metrics"]["frames"]
+        assert info["registry"]["figures"]
+
+
+def test_transformer_artifacts_include_tokenizer_and_encoder(trained_models):
+    folder, _ = find_model(trained_models["transformer"])
+    assert (folder / "tokenizer" / "tokenizer.json").exists()
+    assert (folder / "encoder" / "config.json").exists()
+
+
+def test_predictions_survive_reload(trained_models):
+    folder, info = find_model(trained_models["baseline"])
+    first = load_predictor(trained_models["baseline"]).predict(["Labour lost Putney."])
+    again = load_predictor(trained_models["baseline"]).predict(["Labour lost Putney."])
+    assert first[0].to_dict() == again[0].to_dict()
+
+
+def _config(tmp_path, train_paths, **extra):
+    return load_config(
+        REPO / "training" / "configs" / "baseline.yaml",
+        {
+            "data.train": [str(p) for p in train_paths],
+            "data.gold": [],
+            "data.labels_dir": str(REPO / "labels"),
+            **extra,
+        },
+    )
+
+
+def test_corrupt_corpus_file_names_file_and_line(tmp_path):
+    bad = write_jsonl(tmp_path / "broken.jsonl", [record(1), "{oops"])
+    with pytest.raises(CorpusError, match=r"broken\.jsonl:2: error: invalid JSON"):
+        train(_config(tmp_path, [bad]), save=False)
+
+
+def test_missing_corpus_file_names_it(tmp_path):
+    with pytest.raises(CorpusError, match=r"absent\.jsonl:0: error: file not found"):
+        train(_config(tmp_path, [tmp_path / "absent.jsonl"]), save=False)
+
+
+def test_unknown_config_key_is_rejected(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(json.dumps({"kind": "baseline", "baseline": {"learning_rat": 1}}))
+    with pytest.raises(ValueError, match="unknown config key"):
+        load_config(path)
+
+
+def test_grouped_cv_reports_mean_and_std(tiny_corpus):
+    cfg = _config(
+        None, [tiny_corpus["train"]], **{"baseline.min_df": 1, "baseline.threshold_folds": 2}
+    )
+    summary = cross_validate(cfg, 3)
+    assert len(summary["folds"]) == 3
+    for key in ("frames_macro_f1", "sentiment_macro_f1"):
+        assert 0.0 <= summary[key]["mean"] <= 1.0 and summary[key]["std"] >= 0.0
+
+
+def test_gold_text_found_in_training_data_is_refused(tmp_path):
+    train_file = write_jsonl(tmp_path / "train.jsonl", [record(i) for i in range(6)])
+    gold_file = write_jsonl(
+        tmp_path / "gold.jsonl", [record(99, text="Jeremy  Corbyn spoke in LEEDS.")]
+    )
+    cfg = _config(tmp_path, [train_file])
+    cfg.data.gold = [str(gold_file)]
+    with pytest.raises(ValueError, match="gold must stay held out"):
+        train(cfg, save=False)

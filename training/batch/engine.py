@@ -1,0 +1,92 @@
+"""The labelling step: load a predictor once, label length-sorted windows, build output rows.
+
+Shared by the local engine and the Ray engine, so both produce identical rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import Any
+
+from serving.results import ParagraphResult
+from training.batch.readers import Item, LabelOptions, Source, iter_items
+
+Record = tuple[int, str, dict[str, Any]]
+"""``(position, "ok" | "error", output or error row)``: what an engine yields, in position order."""
+
+Predict = Callable[[list[str], list[str | None]], list[ParagraphResult]]
+
+
+# -------------------------------------------------------------------------------- labelling
+def load_model(model: str, backend: str = "torch", batch_size: int | None = None) -> Predict:
+    """A ``predict(texts, ids)`` for ``model``.
+
+    ``auto`` is the service's fallback (:class:`serving.fallback.ModelPair`): the transformer,
+    and the baseline for every batch it cannot answer, with ``fallback_reason`` set. Any other
+    value is one stored model (kind, name or tag), with no fallback.
+    """
+    from serving.fallback import ModelPair
+    from serving.predictors.factory import load_predictor
+
+    if model == "auto":
+        pair = ModelPair.load("transformer", "baseline", backend=backend)
+        if not pair.ready:
+            raise LookupError(
+                f"no model can be loaded: transformer: {pair.transformer_error}; "
+                f"baseline: {pair.baseline_error}"
+            )
+        _set_batch_size(pair.transformer, batch_size)
+        return lambda texts, ids: pair.predict(texts, ids, "auto")
+    predictor = load_predictor(model, backend=backend)
+    _set_batch_size(predictor, batch_size)
+    return predictor.predict
+
+
+def _set_batch_size(predictor: Any, batch_size: int | None) -> None:
+    # The transformer batches internally too; match it so --batch-size means one forward pass.
+    if batch_size and hasattr(predictor, "batch_size"):
+        predictor.batch_size = batch_size
+
+
+def output_row(item: Item, result: ParagraphResult) -> dict[str, Any]:
+    """The output row: id and provenance, then the service's result fields."""
+    res = result.to_dict()
+    res.pop("id", None)
+    return {"id": item.id, "file": item.file, "line": item.line, "row": item.row, **res}
+
+
+def error_row(item: Item) -> dict[str, Any]:
+    """The errors-file row: where the bad row is and why it was skipped."""
+    return {
+        "file": item.file,
+        "line": item.line,
+        "row": item.row,
+        "id": item.id,
+        "error": item.error,
+        "reason": item.reason,
+    }
+
+
+def label_window(predict: Predict, window: list[tuple[int, Item]], batch_size: int) -> list[Record]:
+    """Label one window: good rows sorted by length into batches, records in input order."""
+    good = [i for i, (_, item) in enumerate(window) if item.error is None]
+    good.sort(key=lambda i: len(window[i][1].text))
+    rows: dict[int, dict[str, Any]] = {}
+    for s in range(0, len(good), batch_size):
+        idx = good[s : s + batch_size]
+        results = predict([window[i][1].text for i in idx], [window[i][1].id for i in idx])
+        for i, result in zip(idx, results, strict=True):
+            rows[i] = output_row(window[i][1], result)
+    return [
+        (pos, "error", error_row(item)) if item.error else (pos, "ok", rows[i])
+        for i, (pos, item) in enumerate(window)
+    ]
+
+
+def local_records(sources: list[Source], opts: LabelOptions, start: int) -> Iterator[Record]:
+    """The in-process engine: one model, windows of ``chunk_size`` rows."""
+    predict = load_model(opts.model, opts.backend, opts.batch_size)
+    items = iter_items(sources, opts, start)
+    while window := list(islice(items, opts.chunk_size)):
+        yield from label_window(predict, window, opts.batch_size)

@@ -1,0 +1,206 @@
+"""Fine-tuning the shared encoder with the frames and figure-sentiment heads."""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from serving.model import StanceFrameModel, build_encoder, encode
+from serving.predictors.transformer import TransformerPredictor
+from serving.schema import LabelSchema
+from serving.thresholds import tune_thresholds
+from training.data.corpus import Paragraph
+from training.evaluation.metrics import multiclass_metrics, multilabel_metrics
+from training.evaluation.scoring import frame_matrix, frames_annotated
+from training.fit.config import TrainConfig, TransformerConfig
+
+
+@dataclass
+class Examples:
+    """Model-ready view of a list of paragraphs."""
+
+    texts: list[str]
+    spans: list[list[tuple[int, int]]]
+    sentiments: list[list[int]]
+    frames: np.ndarray  # (n, L)
+    has_frames: np.ndarray  # (n,) bool
+
+    @classmethod
+    def build(cls, paragraphs: list[Paragraph], schema: LabelSchema) -> Examples:
+        s2i = schema.sentiment2id
+        return cls(
+            texts=[p.text for p in paragraphs],
+            spans=[[(f.start, f.end) for f in p.figures] for p in paragraphs],
+            sentiments=[[s2i[f.sentiment] for f in p.figures] for p in paragraphs],
+            frames=frame_matrix(paragraphs, schema),
+            has_frames=np.array([frames_annotated(p) for p in paragraphs], dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def length_batches(ex: Examples, batch_size: int, rng: random.Random | None) -> list[list[int]]:
+    """Batches of similar-length paragraphs (less padding); batch order shuffled when training."""
+    order = sorted(range(len(ex)), key=lambda i: len(ex.texts[i]))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def make_losses(ex: Examples, n_sentiments: int, device: torch.device):
+    """Class-balanced losses: BCE with pos_weight per frame, CE with inverse-frequency weights."""
+    annotated = ex.frames[ex.has_frames]
+    pos = annotated.sum(0).clip(min=1)
+    pos_weight = torch.tensor(((len(annotated) - pos) / pos).clip(1.0, 10.0), dtype=torch.float)
+    counts = np.bincount([s for row in ex.sentiments for s in row], minlength=n_sentiments)
+    weights = counts.sum() / (n_sentiments * counts.clip(min=1))
+    return (
+        nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(device), reduction="none"),
+        nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float).to(device)),
+    )
+
+
+def make_optimizer(model: StanceFrameModel, cfg: TransformerConfig, n_steps: int):
+    """AdamW with a higher learning rate for the fresh heads; linear warm-up then decay."""
+    groups = [
+        {"params": model.encoder.parameters(), "lr": cfg.learning_rate},
+        {"params": model.heads.parameters(), "lr": cfg.head_learning_rate},
+    ]
+    optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+    warmup = max(1, int(cfg.warmup_ratio * n_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (n_steps - step) / max(1, n_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _encode(tokenizer, ex: Examples, idx: list[int], cfg: TransformerConfig, device):
+    return encode(
+        tokenizer,
+        [ex.texts[i] for i in idx],
+        [ex.spans[i] for i in idx],
+        cfg.max_length,
+        cfg.stride,
+    ).to(device)
+
+
+def train_step(model, tokenizer, ex, idx, cfg, losses, optimizer, scheduler, device) -> float:
+    model.train()
+    batch = _encode(tokenizer, ex, idx, cfg, device)
+    frame_logits, sent_logits = model(batch)
+    bce, ce = losses
+    mask = torch.tensor(ex.has_frames[idx], dtype=torch.float, device=device)
+    targets = torch.tensor(ex.frames[idx], dtype=torch.float, device=device)
+    loss = (bce(frame_logits, targets).mean(1) * mask).sum() / mask.sum().clamp(min=1)
+    sent_targets = [s for i in idx for s in ex.sentiments[i]]
+    if sent_targets:
+        loss = loss + cfg.sentiment_loss_weight * ce(
+            sent_logits, torch.tensor(sent_targets, device=device)
+        )
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return float(loss.detach())
+
+
+@torch.inference_mode()
+def predict_examples(model, tokenizer, ex, cfg, device) -> tuple[np.ndarray, list[int]]:
+    """Frame probabilities and predicted sentiment ids for the annotated mentions."""
+    model.eval()
+    probs = np.zeros(ex.frames.shape)
+    sent_pred: dict[int, list[int]] = {}
+    for idx in length_batches(ex, cfg.eval_batch_size, None):
+        frame_logits, sent_logits = model(_encode(tokenizer, ex, idx, cfg, device))
+        probs[idx] = torch.sigmoid(frame_logits).cpu().numpy()
+        pred = sent_logits.argmax(-1).cpu().tolist()
+        k = 0
+        for i in idx:
+            sent_pred[i] = pred[k : k + len(ex.spans[i])]
+            k += len(ex.spans[i])
+    return probs, [s for i in range(len(ex)) for s in sent_pred[i]]
+
+
+def dev_score(model, tokenizer, dev: Examples, schema, cfg, device) -> tuple[float, np.ndarray]:
+    """Selection score (mean of frames and sentiment macro-F1) and dev-tuned thresholds."""
+    probs, sent_pred = predict_examples(model, tokenizer, dev, cfg, device)
+    thresholds = tune_thresholds(dev.frames, probs)
+    frames = multilabel_metrics(dev.frames, probs >= thresholds, schema.frame_names)
+    gold = [schema.sentiments[s] for row in dev.sentiments for s in row]
+    sent = multiclass_metrics(gold, [schema.sentiments[s] for s in sent_pred], schema.sentiments)
+    parts = [v for v in (frames["macro_f1"], sent["macro_f1"]) if v is not None]
+    return (float(np.mean(parts)) if parts else 0.0), thresholds
+
+
+def fit_transformer(
+    config: TrainConfig, data, train_set: list[Paragraph], dev_set: list[Paragraph]
+) -> TransformerPredictor:
+    """Fine-tune with early stopping on the grouped dev split; thresholds tuned on dev."""
+    from training.fit.info import base_info
+
+    cfg, schema = config.transformer, data.schema
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = pick_device(cfg.device)
+    encoder, tokenizer = build_encoder(cfg.base_model, cfg.random_init)
+    model = StanceFrameModel(encoder, len(schema.frames), len(schema.sentiments), cfg.dropout)
+    model.to(device)
+    train_ex = Examples.build([*train_set, *data.extra_sentiment], schema)
+    dev_ex = Examples.build(dev_set, schema) if dev_set else None
+    rng = random.Random(config.seed)
+    n_steps = cfg.epochs * len(length_batches(train_ex, cfg.batch_size, None))
+    optimizer, scheduler = make_optimizer(model, cfg, n_steps)
+    losses = make_losses(train_ex, len(schema.sentiments), device)
+    best = (-1.0, copy.deepcopy(model.state_dict()), np.full(len(schema.frames), 0.5))
+    deadline = time.monotonic() + 60 * cfg.max_train_minutes if cfg.max_train_minutes else None
+    stale = 0
+    history = []
+    for epoch in range(cfg.epochs):
+        bar = tqdm(
+            length_batches(train_ex, cfg.batch_size, rng), desc=f"epoch {epoch + 1}", leave=False
+        )
+        for idx in bar:
+            loss = train_step(
+                model, tokenizer, train_ex, idx, cfg, losses, optimizer, scheduler, device
+            )
+            bar.set_postfix(loss=f"{loss:.3f}")
+            if deadline and time.monotonic() > deadline:
+                break
+        if dev_ex is None:
+            best = (0.0, copy.deepcopy(model.state_dict()), best[2])
+        else:
+            score, thresholds = dev_score(model, tokenizer, dev_ex, schema, cfg, device)
+            history.append({"epoch": epoch + 1, "dev_score": round(score, 4)})
+            tqdm.write(f"epoch {epoch + 1}: dev score {score:.4f}")
+            if score > best[0]:
+                best, stale = (score, copy.deepcopy(model.state_dict()), thresholds), 0
+            else:
+                stale += 1
+        if stale >= cfg.patience or (deadline and time.monotonic() > deadline):
+            break
+    model.load_state_dict(best[1])
+    info = {
+        **base_info(config, data, train_set),
+        "thresholds": best[2].tolist(),
+        "history": history,
+    }
+    return TransformerPredictor(info, model, tokenizer, batch_size=cfg.eval_batch_size)
