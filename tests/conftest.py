@@ -206,6 +206,8 @@ def trained_models(tiny_corpus) -> dict[str, str]:
                 "data.train": [str(tiny_corpus["train"])],
                 "data.gold": [str(tiny_corpus["gold"])],
                 "data.labels_dir": str(REPO / "labels"),
+                "data.transfer": [],
+                "data.dev_pool": [],
                 "baseline.min_df": 1,
                 "baseline.threshold_folds": 3,
             },

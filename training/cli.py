@@ -259,14 +259,18 @@ def train_cmd(
             "seconds": result.seconds,
             "dev": result.dev_metrics,
             "gold": result.gold_metrics,
+            "transfer": result.transfer_metrics,
         }
         dev = headline(result.dev_metrics)
         gold = headline(result.gold_metrics) if result.gold_metrics else {}
+        transfer = headline(result.transfer_metrics) if result.transfer_metrics else {}
         typer.echo(
             f"saved {result.tag} in {result.seconds:.0f}s; dev frames macro-F1 "
             f"{_fmt(dev['frames_macro_f1'])}, sentiment macro-F1 {_fmt(dev['sentiment_macro_f1'])}"
             f"; gold frames {_fmt(gold.get('frames_macro_f1'))}, "
             f"sentiment {_fmt(gold.get('sentiment_macro_f1'))}"
+            f"; transfer frames {_fmt(transfer.get('frames_macro_f1'))}, "
+            f"sentiment {_fmt(transfer.get('sentiment_macro_f1'))}"
         )
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from training.data.corpus import Paragraph
 
 
 def grouped_split(
-    paragraphs: Sequence[Paragraph], fraction: float, seed: int
+    paragraphs: Sequence[Paragraph],
+    fraction: float,
+    seed: int,
+    eligible: Collection[str] | None = None,
 ) -> tuple[list[Paragraph], list[Paragraph]]:
-    """Hold out about ``fraction`` of the stories: returns (train, held_out)."""
+    """Hold out about ``fraction`` of the stories: returns (train, held_out).
+
+    ``eligible``: the story ids that may be held out (``fraction`` is a share of those); None: all.
+    """
     stories = sorted({p.story_id for p in paragraphs})
+    if eligible is not None:
+        stories = [s for s in stories if s in eligible] or stories
     random.Random(seed).shuffle(stories)
     n_held = max(1, round(fraction * len(stories))) if len(stories) > 1 else 0
     held = set(stories[:n_held])

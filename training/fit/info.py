@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,10 @@ class TrainingData:
     gold: list[Paragraph]
     extra_sentiment: list[Paragraph]
     """Sentiment-only examples (NewsMTSC); never used for frames or dev metrics."""
+    transfer: list[Paragraph] = field(default_factory=list)
+    """The held-out transfer set (real-register proxy); never trained on."""
+    dev_stories: set[str] | None = None
+    """Stories that may be held out as dev (from ``data.dev_pool``); None: any."""
 
 
 @dataclass
@@ -34,6 +38,7 @@ class TrainResult:
     dev_metrics: dict[str, Any]
     gold_metrics: dict[str, Any] | None
     seconds: float
+    transfer_metrics: dict[str, Any] | None = None
     tag: str | None = None
 
 
@@ -54,16 +59,11 @@ def load_training_data(config: TrainConfig) -> TrainingData:
     schema = load_schema(labels / "schema.yaml")
     registry = load_registry(labels / "figures.yaml")
     paragraphs = load_corpus(config.data.train, schema)
-    gold_paths = [p for p in config.data.gold if Path(p).exists()]
-    gold = load_corpus(gold_paths, schema) if gold_paths else []
-    train_ids = {p.id for p in paragraphs}
-    train_texts = {_normalise(p.text) for p in paragraphs}
-    leaked = [g.id for g in gold if g.id in train_ids or _normalise(g.text) in train_texts]
-    if leaked:
-        raise ValueError(
-            f"{len(leaked)} gold paragraph(s) also in the training data (e.g. {leaked[0]}); "
-            "gold must stay held out"
-        )
+    gold = _held_out(config.data.gold, schema, paragraphs, "gold")
+    transfer = _held_out(config.data.transfer, schema, paragraphs, "transfer set")
+    dev_stories = None
+    if pool := _existing(config.data.dev_pool):
+        dev_stories = {p.story_id for p in load_corpus(pool, schema)}
     extra: list[Paragraph] = []
     if config.data.newsmtsc:
         from training.data.newsmtsc import read_newsmtsc
@@ -71,7 +71,39 @@ def load_training_data(config: TrainConfig) -> TrainingData:
         extra = read_newsmtsc(config.data.newsmtsc, schema)
         if config.data.newsmtsc_max_examples and len(extra) > config.data.newsmtsc_max_examples:
             extra = random.Random(config.seed).sample(extra, config.data.newsmtsc_max_examples)
-    return TrainingData(schema, registry, paragraphs, gold, extra)
+    return TrainingData(schema, registry, paragraphs, gold, extra, transfer, dev_stories)
+
+
+def _existing(patterns: list[str]) -> list[Path]:
+    """Paths and glob matches that exist (a missing evaluation set is simply not evaluated)."""
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        found.extend(
+            sorted(Path().glob(pattern))
+            if any(c in pattern for c in "*?[")
+            else [path]
+            if path.exists()
+            else []
+        )
+    return found
+
+
+def _held_out(
+    patterns: list[str], schema: LabelSchema, train: list[Paragraph], what: str
+) -> list[Paragraph]:
+    """Load an evaluation set and refuse it if any paragraph is also in the training data."""
+    paths = _existing(patterns)
+    held = load_corpus(paths, schema) if paths else []
+    train_ids = {p.id for p in train}
+    train_texts = {_normalise(p.text) for p in train}
+    leaked = [g.id for g in held if g.id in train_ids or _normalise(g.text) in train_texts]
+    if leaked:
+        raise ValueError(
+            f"{len(leaked)} {what} paragraph(s) also in the training data (e.g. {leaked[0]}); "
+            f"the {what} must stay held out"
+        )
+    return held
 
 
 def _normalise(text: str) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 
 from serving.predictors.base import Predictor
 from serving.store import save_model
+from training.data.augment import name_swap
 from training.data.corpus import Paragraph
 from training.data.splits import grouped_folds, grouped_split
 from training.evaluation.scoring import evaluate_predictor, headline
@@ -32,16 +33,29 @@ def train(config: TrainConfig, save: bool = True) -> TrainResult:
     started = time.perf_counter()
     set_seed(config.seed)
     data = load_training_data(config)
-    train_set, dev_set = grouped_split(data.paragraphs, config.data.dev_fraction, config.seed)
-    predictor = fit_model(config, data, train_set, dev_set)
+    train_set, dev_set = grouped_split(
+        data.paragraphs, config.data.dev_fraction, config.seed, data.dev_stories
+    )
+    predictor = fit_model(config, data, augment(train_set, data, config), dev_set)
     dev_metrics = evaluate_predictor(predictor, dev_set)
     gold_metrics = evaluate_predictor(predictor, data.gold) if data.gold else None
-    predictor.info.update(dev_metrics=dev_metrics, gold_metrics=gold_metrics)
+    transfer_metrics = evaluate_predictor(predictor, data.transfer) if data.transfer else None
+    predictor.info.update(
+        dev_metrics=dev_metrics, gold_metrics=gold_metrics, transfer_metrics=transfer_metrics
+    )
     tag = None
     if save:
         tag = save_model(config.model_name, predictor.info, predictor.save_artifacts)
         predictor.info["tag"] = predictor.version = tag
-    return TrainResult(predictor, dev_metrics, gold_metrics, time.perf_counter() - started, tag)
+    seconds = time.perf_counter() - started
+    return TrainResult(
+        predictor, dev_metrics, gold_metrics, seconds, tag=tag, transfer_metrics=transfer_metrics
+    )
+
+
+def augment(train_set: list[Paragraph], data: TrainingData, config: TrainConfig) -> list[Paragraph]:
+    """The training paragraphs plus name-swapped copies (after the split: dev stays original)."""
+    return name_swap(train_set, data.registry, config.data.name_swap, config.seed)
 
 
 def cross_validate(config: TrainConfig, k: int) -> dict[str, Any]:
@@ -53,8 +67,10 @@ def cross_validate(config: TrainConfig, k: int) -> dict[str, Any]:
         if config.kind == "baseline":  # the baseline tunes its thresholds by inner grouped CV
             fit_set, dev_set = train_part, []
         else:
-            fit_set, dev_set = grouped_split(train_part, config.data.dev_fraction, config.seed)
-        predictor = fit_model(config, data, fit_set, dev_set)
+            fit_set, dev_set = grouped_split(
+                train_part, config.data.dev_fraction, config.seed, data.dev_stories
+            )
+        predictor = fit_model(config, data, augment(fit_set, data, config), dev_set)
         folds.append(headline(evaluate_predictor(predictor, test_part)))
     summary: dict[str, Any] = {"k": k, "folds": folds}
     for key in folds[0]:

@@ -20,6 +20,7 @@ from training.data.corpus import Paragraph
 from training.evaluation.metrics import multiclass_metrics, multilabel_metrics
 from training.evaluation.scoring import frame_matrix, frames_annotated
 from training.fit.config import TrainConfig, TransformerConfig
+from training.fit.info import base_info
 
 
 @dataclass
@@ -155,8 +156,6 @@ def fit_transformer(
     config: TrainConfig, data, train_set: list[Paragraph], dev_set: list[Paragraph]
 ) -> TransformerPredictor:
     """Fine-tune with early stopping on the grouped dev split; thresholds tuned on dev."""
-    from training.fit.info import base_info
-
     cfg, schema = config.transformer, data.schema
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

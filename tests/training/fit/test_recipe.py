@@ -55,6 +55,8 @@ def _config(tmp_path, train_paths, **extra):
             "data.train": [str(p) for p in train_paths],
             "data.gold": [],
             "data.labels_dir": str(REPO / "labels"),
+            "data.transfer": [],
+            "data.dev_pool": [],
             **extra,
         },
     )
@@ -97,3 +99,28 @@ def test_gold_text_found_in_training_data_is_refused(tmp_path):
     cfg.data.gold = [str(gold_file)]
     with pytest.raises(ValueError, match="gold must stay held out"):
         train(cfg, save=False)
+
+
+def test_transfer_text_found_in_training_data_is_refused(tmp_path):
+    train_file = write_jsonl(tmp_path / "train.jsonl", [record(i) for i in range(6)])
+    transfer = write_jsonl(
+        tmp_path / "transfer.jsonl", [record(77, text="jeremy corbyn spoke in leeds.")]
+    )
+    cfg = _config(tmp_path, [train_file], **{"data.transfer": [str(transfer)]})
+    with pytest.raises(ValueError, match="transfer set must stay held out"):
+        train(cfg, save=False)
+
+
+def test_transfer_set_is_evaluated_and_stored_beside_the_gold(tiny_corpus):
+    cfg = _config(
+        None,
+        [tiny_corpus["train"]],
+        **{
+            "data.transfer": [str(tiny_corpus["gold"])],
+            "baseline.min_df": 1,
+            "baseline.threshold_folds": 2,
+        },
+    )
+    result = train(cfg, save=False)
+    assert 0.0 <= result.transfer_metrics["frames"]["macro_f1"] <= 1.0
+    assert result.predictor.info["transfer_metrics"] == result.transfer_metrics
