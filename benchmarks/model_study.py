@@ -32,7 +32,10 @@ from training.fit.config import load_config
 from training.fit.recipe import train
 
 SETS = ("gold", "transfer")
-CI_PATHS = {"frames_macro_f1": "frames.macro_f1", "sentiment_macro_f1": "figures.sentiment.macro_f1"}
+CI_PATHS = {
+    "frames_macro_f1": "frames.macro_f1",
+    "sentiment_macro_f1": "figures.sentiment.macro_f1",
+}
 
 
 def parse_variant(spec: str) -> tuple[str, str, dict[str, Any]]:

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """Build the held-out transfer set: blind annotation tasks, then adjudication by majority vote.
 
-    python3 scripts/transfer_set.py tasks WRITER.jsonl... --out labels/agreement/transfer/tasks.jsonl
+    python3 scripts/transfer_set.py tasks WRITER.jsonl... --out TASKS.jsonl
     python3 scripts/transfer_set.py adjudicate --writer W.jsonl... --a A.jsonl --b B.jsonl \\
-        --out labels/corpus/transfer/transfer.jsonl --log labels/agreement/transfer/adjudication.jsonl
+        --out labels/corpus/transfer/transfer.jsonl --log ADJUDICATION.jsonl
 
-``tasks`` strips every label from the writers' files: each task has the id, the text and the named
-people (name and exact mention), which is all a blind annotator sees. ``adjudicate`` takes three
-independent annotations of each paragraph (the writer's own and two blind annotators') and keeps, for
-each frame and each person's sentiment, the label at least two of the three gave; when all three
-differ on a sentiment, neutral. Every paragraph where the three were not unanimous is logged with all
-three annotations. The output is frozen: its SHA-256 goes into labels/README.md.
+``tasks`` strips every label from the writers' files: each task has the id, the text and the
+named people (name and exact mention), which is all a blind annotator sees. ``adjudicate`` takes
+three independent annotations of each paragraph (the writer's own and two blind annotators') and
+keeps, for each frame and each person's sentiment, the label at least two of the three gave; when
+all three differ on a sentiment, neutral. Every paragraph where the three were not unanimous is
+logged with all three annotations. The output is frozen: its SHA-256 goes into labels/README.md.
 """
 
 from __future__ import annotations
