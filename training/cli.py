@@ -155,6 +155,36 @@ def data_export_labelstudio(
     typer.echo(f"{len(tasks)} tasks written to {out}, labelling config to {config_out}")
 
 
+@data_app.command("export-hf")
+def data_export_hf(
+    out: Annotated[Path, typer.Argument(help="Folder to write (datasets save_to_disk + card).")],
+    config: Annotated[
+        Path, typer.Option(help="Training config whose data settings define the splits.")
+    ] = Path("training/configs/transformer.yaml"),
+) -> None:
+    """Write the corpus as a typed Hugging Face DatasetDict (train/validation by story, gold,
+    transfer) with a dataset card."""
+    from training.data.corpus import CorpusError
+    from training.data.hf import export_hf
+    from training.data.splits import grouped_split
+    from training.fit.config import load_config
+    from training.fit.info import load_training_data
+
+    cfg = load_config(config)
+    try:
+        data = load_training_data(cfg)
+    except (CorpusError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    train, dev = grouped_split(data.paragraphs, cfg.data.dev_fraction, cfg.seed, data.dev_stories)
+    sizes = export_hf(
+        {"train": train, "validation": dev, "gold": data.gold, "transfer": data.transfer},
+        data.schema,
+        out,
+    )
+    typer.echo(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+
+
 @data_app.command("import-labelstudio")
 def data_import_labelstudio(
     export: Annotated[Path, typer.Argument(help="Label Studio JSON export.")],

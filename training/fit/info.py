@@ -15,6 +15,7 @@ from serving.predictors.base import Predictor
 from serving.schema import LabelSchema, load_schema
 from serving.store import library_versions
 from training.data.corpus import Paragraph, corpus_hash, load_corpus
+from training.data.hf import is_hf_dataset, load_hf_split
 from training.fit.config import TrainConfig
 
 
@@ -58,7 +59,7 @@ def load_training_data(config: TrainConfig) -> TrainingData:
     labels = Path(config.data.labels_dir)
     schema = load_schema(labels / "schema.yaml")
     registry = load_registry(labels / "figures.yaml")
-    paragraphs = load_corpus(config.data.train, schema)
+    paragraphs = _load_train(config.data.train, schema)
     gold = _held_out(config.data.gold, schema, paragraphs, "gold")
     transfer = _held_out(config.data.transfer, schema, paragraphs, "transfer set")
     dev_stories = None
@@ -72,6 +73,17 @@ def load_training_data(config: TrainConfig) -> TrainingData:
         if config.data.newsmtsc_max_examples and len(extra) > config.data.newsmtsc_max_examples:
             extra = random.Random(config.seed).sample(extra, config.data.newsmtsc_max_examples)
     return TrainingData(schema, registry, paragraphs, gold, extra, transfer, dev_stories)
+
+
+def _load_train(paths: list[str], schema: LabelSchema) -> list[Paragraph]:
+    """JSONL files and folders, or folders written by ``stanceframe data export-hf`` (their
+    ``train`` split)."""
+    hf = [p for p in paths if is_hf_dataset(p)]
+    jsonl = [p for p in paths if p not in hf]
+    paragraphs = load_corpus(jsonl, schema) if jsonl or not hf else []
+    for path in hf:
+        paragraphs.extend(load_hf_split(path, "train"))
+    return paragraphs
 
 
 def _existing(patterns: list[str]) -> list[Path]:
