@@ -59,6 +59,20 @@ def save_model(name: str, info: dict[str, Any], write: Callable[[Path], None]) -
     return str(model.tag)
 
 
+LEGACY_FILES = ("baseline.pkl", "heads.pt")
+"""Files of models saved before version 0.2 (pickle): refused on load, retrain them."""
+
+
+def refuse_legacy(folder: Path) -> None:
+    """Raise a clear error for a model saved in a format that could run code when loaded."""
+    for name in LEGACY_FILES:
+        if (folder / name).exists():
+            raise LookupError(
+                f"model in {folder} was saved with pickle ({name}) by an older stanceframe; "
+                "it is not loaded because unpickling can run code. Retrain it: make train"
+            )
+
+
 def find_model(name_or_tag: str) -> tuple[Path, dict[str, Any]]:
     """Folder and info of a stored model: a kind (``transformer``/``baseline``), a name (its
     latest version) or a tag.
@@ -77,6 +91,7 @@ def find_model(name_or_tag: str) -> tuple[Path, dict[str, Any]]:
     info_path = folder / INFO_FILE
     if not info_path.exists():
         raise LookupError(f"model '{model.tag}' has no {INFO_FILE}; not a stanceframe model")
+    refuse_legacy(folder)
     info = json.loads(info_path.read_text(encoding="utf-8"))
     info["tag"] = str(model.tag)
     return folder, info

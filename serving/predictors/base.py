@@ -17,8 +17,11 @@ from serving.figures import FigureMention, FigureRegistry
 from serving.results import FigureResult, FrameScore, ParagraphResult
 from serving.schema import LabelSchema
 
-BASELINE_FILE = "baseline.pkl"
-HEADS_FILE = "heads.pt"
+BASELINE_FILE = "baseline.skops"
+"""The baseline's estimators in skops format: loading admits only the listed trusted types, so a
+model folder from elsewhere cannot run code (pickle could)."""
+HEADS_FILE = "heads.safetensors"
+"""The transformer heads' tensors (the encoder is saved by ``save_pretrained`` as safetensors)."""
 
 
 class Predictor(ABC):

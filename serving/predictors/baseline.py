@@ -3,13 +3,21 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from serving.predictors.base import BASELINE_FILE, Predictor
+
+TRUSTED_TYPES = frozenset(
+    {
+        "serving.estimators.FigureSentimentClassifier",
+        "serving.estimators.FrameClassifier",
+        "serving.estimators.MentionContext",
+    }
+)
+"""Types beyond skops' defaults that a stored baseline may contain: this project's estimators."""
 
 
 class BaselinePredictor(Predictor):
@@ -26,13 +34,21 @@ class BaselinePredictor(Predictor):
 
     @classmethod
     def load(cls, folder: Path, info: dict[str, Any]) -> BaselinePredictor:
-        with open(folder / BASELINE_FILE, "rb") as fh:
-            models = pickle.load(fh)
+        import skops.io as sio
+
+        path = folder / BASELINE_FILE
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise LookupError(f"{path} holds types that are not trusted: {', '.join(untrusted)}")
+        models = sio.load(path, trusted=list(TRUSTED_TYPES))
         return cls(info, models["frames"], models["sentiment"])
 
     def save_artifacts(self, folder: Path) -> None:
-        with open(folder / BASELINE_FILE, "wb") as fh:
-            pickle.dump({"frames": self.frames_model, "sentiment": self.sentiment_model}, fh)
+        import skops.io as sio
+
+        sio.dump(
+            {"frames": self.frames_model, "sentiment": self.sentiment_model}, folder / BASELINE_FILE
+        )
 
     def score(self, texts, mentions):
         frame_probs = self.frames_model.predict_proba(texts)

@@ -39,6 +39,7 @@ class TransformerPredictor(Predictor):
     @classmethod
     def load(cls, folder: Path, info: dict[str, Any], device: str = "auto") -> TransformerPredictor:
         import torch
+        from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -50,7 +51,7 @@ class TransformerPredictor(Predictor):
         encoder = AutoModel.from_pretrained(folder / "encoder")
         schema = LabelSchema.from_dict(info["schema"])
         model = StanceFrameModel(encoder, len(schema.frames), len(schema.sentiments))
-        model.heads.load_state_dict(torch.load(folder / HEADS_FILE, map_location="cpu"))
+        model.heads.load_state_dict(load_file(folder / HEADS_FILE, device="cpu"))
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         return cls(info, model.to(device), tokenizer)
@@ -58,7 +59,10 @@ class TransformerPredictor(Predictor):
     def save_artifacts(self, folder: Path) -> None:
         self.model.encoder.save_pretrained(folder / "encoder")
         self.tokenizer.save_pretrained(folder / "tokenizer")
-        self.torch.save(self.model.heads.state_dict(), folder / HEADS_FILE)
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.heads.state_dict().items()}
+        save_file(state, folder / HEADS_FILE)
 
     def score(self, texts, mentions):
         from serving.model import encode

@@ -41,11 +41,26 @@ def test_transformer_artifacts_include_tokenizer_and_encoder(trained_models):
     assert (folder / "encoder" / "config.json").exists()
 
 
-def test_predictions_survive_reload(trained_models):
-    folder, info = find_model(trained_models["baseline"])
-    first = load_predictor(trained_models["baseline"]).predict(["Labour lost Putney."])
-    again = load_predictor(trained_models["baseline"]).predict(["Labour lost Putney."])
-    assert first[0].to_dict() == again[0].to_dict()
+@pytest.mark.parametrize("config", ["baseline", "tiny"])
+def test_predictions_of_the_trained_model_survive_save_and_reload(tiny_corpus, config):
+    cfg = _config(
+        None,
+        [tiny_corpus["train"]],
+        **{"baseline.min_df": 1, "baseline.threshold_folds": 2, "model_name": f"reload-{config}"},
+    )
+    if config == "tiny":
+        cfg = load_config(REPO / "training" / "configs" / "tiny.yaml", {})
+        cfg.data.train, cfg.data.gold, cfg.data.transfer = [str(tiny_corpus["train"])], [], []
+        cfg.data.dev_pool, cfg.model_name = [], "reload-tiny"
+    result = train(cfg)
+    texts = ["Jeremy Corbyn's aides lost Putney.", "Labour gained nothing in Leeds."]
+    before = [r.to_dict() for r in result.predictor.predict(texts)]
+    after = [r.to_dict() for r in load_predictor(result.tag).predict(texts)]
+    for b, a in zip(before, after, strict=True):
+        assert [f["score"] for f in b["frames"]] == pytest.approx(
+            [f["score"] for f in a["frames"]], abs=1e-5
+        )
+        assert [f["sentiment"] for f in b["figures"]] == [f["sentiment"] for f in a["figures"]]
 
 
 def _config(tmp_path, train_paths, **extra):
