@@ -48,11 +48,15 @@ def parse_variant(spec: str) -> tuple[str, str, dict[str, Any]]:
     return name, config, overrides
 
 
-def run_one(config_path: str, overrides: dict[str, Any], seed: int) -> dict[str, Any]:
+def run_one(
+    config_path: str, overrides: dict[str, Any], seed: int, save: bool = False
+) -> dict[str, Any]:
     cfg = load_config(config_path, {**overrides, "seed": seed})
     started = time.perf_counter()
-    result = train(cfg, save=False)
+    result = train(cfg, save=save)
     row: dict[str, Any] = {"train_seconds": round(time.perf_counter() - started, 1)}
+    if save:
+        row["tag"] = result.tag
     for name in SETS:
         paths = cfg.data.gold if name == "gold" else cfg.data.transfer
         paragraphs = load_corpus(paths, result.predictor.schema)
@@ -89,11 +93,44 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+PRF = ("precision", "recall", "f1")
+
+
+def _mean(values: Any) -> str:
+    known = [v for v in values if v is not None]
+    return f"{statistics.mean(known):.2f}" if known else "n/a"
+
+
+def per_frame_table(results: dict[str, dict[str, Any]], set_name: str = "transfer") -> str:
+    """Precision / recall / F1 per frame on one set, mean over seeds."""
+    labels = sorted(
+        {k for runs in results.values() for r in runs.values() for k in r[set_name]["per_frame"]}
+    )
+    lines = [
+        "| variant | " + " | ".join(f"{label} P / R / F1" for label in labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for name, runs in results.items():
+        cells = [name]
+        for label in labels:
+            rows = [r[set_name]["per_frame"][label] for r in runs.values()]
+            cells.append(" / ".join(_mean(row[key] for row in rows) for key in PRF))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", action="append", required=True, help="NAME=CONFIG[;K=V...]")
     parser.add_argument("--seeds", type=int, nargs="+", default=[13])
     parser.add_argument("--out", type=Path, default=Path("runs/model_study.json"))
+    parser.add_argument(
+        "--save",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="save this variant's model of the first seed into the model store",
+    )
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = (
         json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -104,11 +141,14 @@ def main() -> None:
             if str(seed) in results.get(name, {}):
                 continue
             print(f"training {name} seed {seed} ...", flush=True)
-            results.setdefault(name, {})[str(seed)] = run_one(config, overrides, seed)
+            save = name in args.save and seed == args.seeds[0]
+            results.setdefault(name, {})[str(seed)] = run_one(config, overrides, seed, save)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2))
     print(table(results))
     print("(CI: 95 % bootstrap interval of the first seed's model; ± is the std over seeds)")
+    print("\nper frame on the transfer set (mean over seeds):")
+    print(per_frame_table(results))
 
 
 if __name__ == "__main__":

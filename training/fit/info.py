@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,7 +93,7 @@ def _existing(patterns: list[str]) -> list[Path]:
     for pattern in patterns:
         path = Path(pattern)
         found.extend(
-            sorted(Path().glob(pattern))
+            sorted(Path(m) for m in glob.glob(pattern))
             if any(c in pattern for c in "*?[")
             else [path]
             if path.exists()
