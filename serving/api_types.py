@@ -23,7 +23,11 @@ MAX_PARAGRAPHS = int(os.environ.get("STANCEFRAME_MAX_PARAGRAPHS", "64"))
 MAX_ARTICLE_PARAGRAPHS = int(os.environ.get("STANCEFRAME_MAX_ARTICLE_PARAGRAPHS", "200"))
 
 ModelChoice = Literal["auto", "transformer", "baseline"]
-NonBlank = StringConstraints(strip_whitespace=False, min_length=1, pattern=r"\S")
+# At least one character that is neither whitespace nor zero-width (ZWSP, ZWNJ, ZWJ, word
+# joiner, BOM): text made only of those is blank to a reader and to the model.
+NonBlank = StringConstraints(
+    strip_whitespace=False, min_length=1, pattern="[^\\s\u200b\u200c\u200d\u2060\ufeff]"
+)
 
 EXAMPLE_TEXT = (
     "Senior aides to the leader sent activists to seats Labour could never win, "
@@ -104,6 +108,6 @@ class ArticleSummary(BaseModel):
 
 
 class ArticleOut(BaseModel):
-    id: str | None
+    id: str = Field(description="The article's id, or 'article' when none was given.")
     paragraphs: list[ParagraphOut]
     summary: ArticleSummary

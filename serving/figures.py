@@ -222,8 +222,15 @@ class FigureRegistry:
             name = re.sub(r"\s+", " ", name)
             found.append(FigureMention(name, text[start : m.end()], start, m.end(), False))
             taken.append((start, m.end()))
-        # Later bare-surname mentions of an unregistered person found in full.
+        # "Mr Ashworth" beside "Tom Ashworth" is one person: titled surnames take the full name.
         full = {f.name.split()[-1]: f.name for f in found if " " in f.name}
+        found = [
+            FigureMention(full[f.name], f.mention, f.start, f.end, False)
+            if " " not in f.name and f.name in full
+            else f
+            for f in found
+        ]
+        # Later bare-surname mentions of an unregistered person found in full.
         for surname, name in full.items():
             for m in _surname_regex(surname).finditer(text):
                 if not overlaps(m.start(), m.end()):

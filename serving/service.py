@@ -37,7 +37,7 @@ from serving.api_types import (
     ParagraphIn,
     ParagraphOut,
 )
-from serving.http import RequestGuard, model_info_app, set_info_provider
+from serving.http import RequestGuard, model_info_app, set_info_provider, set_unavailable
 from serving.results import ParagraphResult
 
 log = logging.getLogger("stanceframe.service")
@@ -89,12 +89,14 @@ class StanceFrame:
             self.pair.transformer.batch_size = int(
                 os.environ.get("STANCEFRAME_INFER_BATCH_SIZE", "8")
             )
+        unavailable = None
         if not self.pair.ready:
-            log.error(
-                "no model could be loaded; not ready. transformer: %s; baseline: %s",
-                self.pair.transformer_error,
-                self.pair.baseline_error,
+            unavailable = (
+                f"no model can answer: transformer: {self.pair.transformer_error}; "
+                f"baseline: {self.pair.baseline_error}"
             )
+            log.error("not ready: %s", unavailable)
+        set_unavailable(unavailable)
         set_info_provider(self.describe)
 
     def __is_ready__(self) -> bool:
@@ -157,7 +159,7 @@ class StanceFrame:
         ]
         results = self._answer(items)
         return ArticleOut(
-            id=article.id,
+            id=prefix,
             paragraphs=[ParagraphOut.from_result(r) for r in results],
             summary=summarise(results, list(self.pair.schema.sentiments)),
         )
@@ -180,5 +182,6 @@ def _check_article(parts: list[tuple[int, int, str]]) -> None:
             )
 
 
+RequestGuard.fields = {"/classify": {"paragraphs"}, "/classify_article": {"article"}}
 StanceFrame.add_asgi_middleware(RequestGuard)
 StanceFrame.mount_asgi_app(model_info_app(), path="/")

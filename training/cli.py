@@ -427,6 +427,14 @@ def label_cmd(
     except (LabelError, LookupError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    except OSError as exc:  # disk full, read-only output: one line; committed parts stay
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(
+            f"error: {where}{exc.strerror or exc}; nothing committed is lost, fix it and rerun "
+            "with --resume",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
     typer.echo(summary.line())
 
 

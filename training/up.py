@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -104,6 +105,16 @@ def start_server(
     return proc, url
 
 
+def curl_line(url: str, payload: dict) -> str:
+    """A curl command for ``payload`` that survives pasting into a POSIX shell (quotes inside the
+    JSON, such as apostrophes in the text, are escaped by :func:`shlex.quote`)."""
+    body = shlex.quote(json.dumps(payload))
+    return (
+        f"\ntry: curl -s -X POST {url}/classify -H 'Content-Type: application/json' \\\n"
+        f"       -d {body}"
+    )
+
+
 def serve(
     port: int, sample: bool = True, once: bool = False, echo: Callable[[str], None] = print
 ) -> int:
@@ -118,12 +129,10 @@ def serve(
                 echo(json.dumps(json.loads(body), indent=2)[:4000])
             except ValueError:
                 echo(body[:4000])
-            one = json.dumps({"paragraphs": SAMPLE["paragraphs"][:1]})
-            echo(f"\ntry: curl -s -X POST {url}/classify -H 'Content-Type: application/json' \\")
-            echo(f"       -d '{one}'")
+            echo(curl_line(url, {"paragraphs": SAMPLE["paragraphs"][:1]}))
         if once:
             return 0
-        echo(f"\nserving on {url} (docs: {url}/docs, model info: {url}/model); Ctrl-C stops")
+        echo(f"\nserving on {url} (API docs: {url}/, model info: {url}/model); Ctrl-C stops")
         return proc.wait()
     except KeyboardInterrupt:
         return 0

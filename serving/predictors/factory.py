@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from serving.predictors.base import Predictor
 from serving.predictors.baseline import BaselinePredictor
 from serving.predictors.transformer import TransformerPredictor
 from serving.store import DEFAULT_NAMES, find_model
+
+log = logging.getLogger("stanceframe.predictors")
 
 BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
 
@@ -22,10 +25,31 @@ def bf16_is_native() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def onnx_available() -> bool:
+    """True when onnxruntime and onnx (the ``fast`` extra) are installed."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def resolve_backend(backend: str) -> str:
-    """``auto``: ``torch-bf16`` where bf16 is native, else ``onnx`` (fp32); others unchanged."""
+    """``auto``: ``torch-bf16`` where bf16 is native, else ``onnx`` (fp32); others unchanged.
+
+    An ONNX backend without the ``fast`` extra installed becomes ``torch`` with a warning that
+    names the missing package, rather than failing the transformer and serving only the baseline.
+    """
     if backend == "auto":
-        return "torch-bf16" if bf16_is_native() else "onnx"
+        backend = "torch-bf16" if bf16_is_native() else "onnx"
+    if backend.startswith("onnx") and not onnx_available():
+        log.warning(
+            "backend %r needs onnxruntime and onnx, which are not installed "
+            "(pip install 'stanceframe[fast]'); using plain torch instead",
+            backend,
+        )
+        return "torch"
     return backend
 
 

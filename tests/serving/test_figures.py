@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from serving.figures import FigureRegistry
 
 
@@ -102,3 +105,50 @@ def test_surname_after_another_given_name_is_another_person(registry):
 
 def test_knighted_alias(registry):
     assert names(registry, "Sir Ed said") == [("Ed Davey", "Sir Ed")]
+
+
+def test_unregistered_person_in_full_and_as_mr_is_one_person(registry):
+    text = "Tom Keddle, the agent, was furious. Mr Keddle said HQ never called."
+    assert {m.name for m in registry.find(text)} == {"Tom Keddle"}
+    assert [m.name for m in registry.first_mentions(text)] == ["Tom Keddle"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Jeremy Corbyn",
+                "Mr Corbyn's",
+                "Corbynite",
+                "Tom Ashworth",
+                "Ms Lund",
+                "May",
+                "Starmer",
+                "Keir",
+                "aides",
+                "blamed",
+                "the",
+                ",",
+                ".",
+                "'",
+                "’s",
+                "\n",
+                "Émile",
+                "Kim Johnson",
+                "McDonnell",
+                "O'Brien",
+                "-",
+                "x",
+            ]
+        )
+        | st.text(max_size=6),
+        max_size=25,
+    ).map(" ".join)
+)
+def test_matcher_never_raises_and_mentions_are_whole_words_inside_the_text(registry, text):
+    for m in registry.find(text):
+        assert 0 <= m.start < m.end <= len(text)
+        assert text[m.start : m.end] == m.mention
+        assert m.start == 0 or not text[m.start - 1].isalnum()
+        assert m.end == len(text) or not text[m.end].isalnum()

@@ -199,4 +199,69 @@ def test_real_server_falls_back_when_transformer_fails(trained_models):
 def test_bad_articles_get_400_with_reason(client, text, needle):
     resp = client.post("/classify_article", json={"article": {"text": text}})
     assert resp.status_code == 400
-    assert needle in resp.text
+    assert needle in resp.json()["error"]  # an object, as documented (BentoML sends an array)
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "needle"),
+    [
+        ("/classify", {"paragraphs": [{"text": "x"}], "bar": 1}, "'bar'"),
+        ("/classify_article", {"article": {"text": "x"}, "extra": True}, "'extra'"),
+    ],
+)
+def test_unknown_top_level_field_gets_400_naming_it(client, route, body, needle):
+    resp = client.post(route, json=body)
+    assert resp.status_code == 400
+    assert needle in resp.json()["error"] and "top level" in resp.json()["error"]
+
+
+@pytest.mark.parametrize("depth", [40, 1000, 5000])
+def test_deeply_nested_json_gets_400_at_once(client, depth):
+    for route in ("/classify", "/classify_article"):
+        resp = client.post(
+            route, content=b"[" * depth, headers={"content-type": "application/json"}
+        )
+        assert resp.status_code == 400 and "nested" in resp.json()["error"]
+
+
+def test_gzip_body_is_refused_as_unsupported_encoding(client):
+    import gzip
+    import json
+
+    resp = client.post(
+        "/classify",
+        content=gzip.compress(json.dumps(GOOD).encode()),
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert resp.status_code == 415 and "encoding 'gzip' not supported" in resp.json()["error"]
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b \u200d\ufeff", "\u2060\n"])
+def test_zero_width_only_text_is_blank(client, text):
+    assert client.post("/classify", json={"paragraphs": [{"text": text}]}).status_code == 400
+    resp = client.post("/classify_article", json={"article": {"text": text}})
+    assert resp.status_code == 400
+
+
+def test_oversized_body_gets_413(trained_models, monkeypatch):
+    from serving.http import MAX_BODY_BYTES
+
+    with service_client(monkeypatch) as client:
+        resp = client.post(
+            "/classify",
+            content=b" " * (MAX_BODY_BYTES + 1),
+            headers={"content-type": "application/json"},
+        )
+        assert resp.status_code == 413 and str(MAX_BODY_BYTES) in resp.json()["error"]
+
+
+def test_valid_request_with_no_model_gets_503_saying_why(trained_models, monkeypatch):
+    env = {"STANCEFRAME_TRANSFORMER": "absent-1", "STANCEFRAME_BASELINE": "absent-2"}
+    with service_client(monkeypatch, **env) as client:
+        resp = client.post("/classify", json=GOOD)
+        assert resp.status_code == 503 and "no model can answer" in resp.text
+
+
+def test_model_endpoint_is_in_the_openapi_document(client):
+    spec = client.get("/docs.json").json()
+    assert "get" in spec["paths"]["/model"]

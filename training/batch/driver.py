@@ -28,11 +28,13 @@ from serving.store import find_model
 from training.batch.engine import Record, local_records
 from training.batch.readers import (
     FORMATS,
+    KINDS,
     LabelError,
     LabelOptions,
     Source,
     discover,
     estimate_rows,
+    skipped_files,
 )
 
 STATE_FILE = "state.json"
@@ -129,8 +131,22 @@ def _atomic(final: Path):
     try:
         yield tmp
         os.replace(tmp, final)
+        _fsync_dir(final.parent)  # the rename itself must survive a power loss
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _write_atomic(path: Path, lines: Iterable[str]) -> None:
@@ -336,6 +352,7 @@ def _write_parquet(paths: list[Path], out: Path, score_keys: list[str]) -> None:
                     rows = []
             if rows:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+        _fsync_file(tmp)  # on disk before the parts it was built from are removed
 
 
 def _count_complete(out: Path, fmt: str) -> tuple[int, int]:
@@ -398,7 +415,13 @@ def label_corpus(
     fmt = output_format(out, opts.format)
     if fmt == "parquet":
         output_schema([])  # a result field Parquet cannot hold fails now, not after the run
+    inputs = list(inputs)
     sources = discover(inputs, exclude=[out, errors_path(out), parts_dir(out)])
+    if not sources:
+        raise LabelError(
+            f"no input file to label in {', '.join(map(str, inputs))}: expected files ending in "
+            f"{', '.join(KINDS)} ({skipped_files(inputs)} other files skipped)"
+        )
     state = open_run(out, fingerprint(sources, opts), opts)
     if state is None:
         labelled, bad = _count_complete(out, fmt)

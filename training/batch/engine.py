@@ -75,13 +75,36 @@ def label_window(predict: Predict, window: list[tuple[int, Item]], batch_size: i
     rows: dict[int, dict[str, Any]] = {}
     for s in range(0, len(good), batch_size):
         idx = good[s : s + batch_size]
-        results = predict([window[i][1].text for i in idx], [window[i][1].id for i in idx])
-        for i, result in zip(idx, results, strict=True):
-            rows[i] = output_row(window[i][1], result)
+        for i, result in _predict_isolating(predict, [window[i][1] for i in idx], idx):
+            if isinstance(result, Exception):
+                item = window[i][1]
+                item.error, item.reason = "predict_failed", f"{type(result).__name__}: {result}"
+            else:
+                rows[i] = output_row(window[i][1], result)
     return [
         (pos, "error", error_row(item)) if item.error else (pos, "ok", rows[i])
         for i, (pos, item) in enumerate(window)
     ]
+
+
+def _predict_isolating(
+    predict: Predict, items: list[Item], idx: list[int]
+) -> list[tuple[int, ParagraphResult | Exception]]:
+    """Predict a batch; when it raises, predict its rows one by one so only the rows that fail
+    become error rows (a bad row must not abort the run, nor take its neighbours with it)."""
+    try:
+        results = predict([item.text for item in items], [item.id for item in items])
+        return list(zip(idx, results, strict=True))
+    except Exception as exc:
+        if len(items) == 1:
+            return [(idx[0], exc)]
+    out: list[tuple[int, ParagraphResult | Exception]] = []
+    for i, item in zip(idx, items, strict=True):
+        try:
+            out.append((i, predict([item.text], [item.id])[0]))
+        except Exception as exc:  # reported in the errors file with its reason
+            out.append((i, exc))
+    return out
 
 
 def local_records(sources: list[Source], opts: LabelOptions, start: int) -> Iterator[Record]:

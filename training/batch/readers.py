@@ -123,6 +123,17 @@ def discover(inputs: Iterable[str | Path], exclude: Iterable[Path] = ()) -> list
     return out
 
 
+def skipped_files(inputs: Iterable[str | Path]) -> int:
+    """Files inside the input folders that :func:`discover` does not read (other suffixes)."""
+    return sum(
+        1
+        for given in map(Path, inputs)
+        if given.is_dir()
+        for f in given.rglob("*")
+        if f.is_file() and f.suffix.lower() not in KINDS
+    )
+
+
 def _is_utf8(value: str) -> bool:
     """False for strings holding undecodable bytes (surrogate escapes) or lone surrogates."""
     try:
@@ -191,12 +202,18 @@ def read_jsonl(src: Source, opts: LabelOptions) -> Iterator[Item]:
 
 
 def read_csv(src: Source, opts: LabelOptions) -> Iterator[Item]:
-    """One item per data row (blank lines skipped); ``line`` is where the row ends."""
+    """One item per data row (blank lines skipped); ``line`` is where the row ends.
+
+    A quote opened and never closed would make csv read every later line into one cell; such a
+    record is reported as an ``unterminated_quote`` row at the line where it starts, and reading
+    resumes on the next line, so the rows after it are still labelled.
+    """
     # Long cells are judged by --max-chars with a clear reason, not by csv's 128 KiB field limit.
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     # surrogateescape: a row with undecodable bytes becomes one bad row instead of ending the file.
     with src.path.open(encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh)
+        lines = _Lines(fh)
+        reader = csv.reader(lines)
         try:
             header = next(reader)
         except StopIteration:
@@ -209,22 +226,73 @@ def read_csv(src: Source, opts: LabelOptions) -> Iterator[Item]:
         ii = header.index(opts.id_field) if opts.id_field in header else None
         row = 0
         while True:
+            start = lines.number + 1
+            lines.fed.clear()
             try:
                 cells = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                yield _bad(src, reader.line_num, row, "invalid_csv", str(exc))
+                yield _bad(src, lines.number, row, "invalid_csv", str(exc))
                 row += 1
+                continue
+            if lines.at_eof and len(lines.fed) > 1 and "".join(lines.fed).count('"') % 2:
+                yield _bad(
+                    src,
+                    start,
+                    row,
+                    "unterminated_quote",
+                    f"a quote opened on line {start} is never closed; the row is skipped and "
+                    f"reading resumes on line {start + 1}",
+                )
+                row += 1
+                lines.rewind(start + 1)
+                reader = csv.reader(lines)
                 continue
             if not cells:
                 continue
             pid = cells[ii] if ii is not None and ii < len(cells) else None
             text = cells[ti] if ti < len(cells) else None
             yield _item(
-                src, reader.line_num, row, text, ti < len(cells), pid, f"{src.key}:{row}", opts
+                src, lines.number, row, text, ti < len(cells), pid, f"{src.key}:{row}", opts
             )
             row += 1
+
+
+class _Lines:
+    """Lines fed to ``csv.reader``, remembering those of the current record so that a record
+    swallowed by an unterminated quote can be re-read from the line after its start."""
+
+    def __init__(self, fh):
+        self._source = iter(fh)
+        self._pending: list[str] = []
+        self.fed: list[str] = []
+        self.number = 0  # physical lines consumed so far
+        self.at_eof = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            line = self._pending.pop(0)
+        else:
+            try:
+                line = next(self._source)
+            except StopIteration:
+                self.at_eof = True
+                raise
+        self.number += 1
+        self.fed.append(line)
+        return line
+
+    def rewind(self, line: int) -> None:
+        """Continue from physical line ``line`` among those of the current record."""
+        keep = self.fed[line - (self.number - len(self.fed) + 1) :]
+        self._pending = keep + self._pending
+        self.number = line - 1
+        self.fed = []
+        self.at_eof = False
 
 
 def read_parquet(src: Source, opts: LabelOptions) -> Iterator[Item]:

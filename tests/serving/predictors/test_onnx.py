@@ -1,6 +1,9 @@
 """The ONNX backend against torch on the tiny transformer."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ import pytest
 from serving.predictors.factory import load_predictor
 from serving.predictors.transformer import TransformerPredictor
 from serving.store import find_model
-from tests.conftest import TINY, write_jsonl
+from tests.conftest import REPO, TINY, write_jsonl
 from training.batch.driver import label_corpus
 from training.batch.readers import LabelOptions
 
@@ -76,3 +79,19 @@ def test_auto_backend_resolves_by_cpu_and_bf16_keeps_scores_close(trained_models
     bf16 = load_predictor(trained_models["transformer"], backend="torch-bf16")
     assert bf16.describe()["backend"] == "torch-bf16"
     np.testing.assert_allclose(_frames(bf16.predict(TEXTS)), _frames(torch_results), atol=0.03)
+
+
+def test_onnx_backend_without_onnxruntime_falls_back_to_torch_with_a_warning(trained_models):
+    """Installed without the `fast` extra (onnxruntime blocked the way Python blocks a module)."""
+    code = (
+        "import sys, logging; sys.modules['onnxruntime'] = None; logging.basicConfig()\n"
+        "from serving.predictors.factory import load_predictor\n"
+        f"p = load_predictor({trained_models['transformer']!r}, backend='onnx')\n"
+        "print('BACKEND', p.describe()['backend'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, cwd=REPO
+    )
+    assert out.returncode == 0, out.stderr
+    assert "BACKEND torch" in out.stdout
+    assert "onnxruntime" in out.stderr and "stanceframe[fast]" in out.stderr

@@ -300,3 +300,96 @@ def test_resume_fingerprint_pins_the_stored_model_versions(trained_models):
     assert model_tags("baseline") == [trained_models["baseline"]]
     assert model_tags("auto") == [trained_models["transformer"], trained_models["baseline"]]
     assert model_tags("no-such-model") == ["no-such-model:absent"]
+
+
+def test_unterminated_quote_is_reported_and_the_rows_after_it_are_labelled(
+    trained_models, tmp_path
+):
+    src = tmp_path / "in.csv"
+    src.write_text(
+        'id,text\na,Labour won Putney.\nb,"Aides were blamed, one MP said\n'
+        "c,The unit held the line.\nd,Another row.\n",
+        encoding="utf-8",
+    )
+    summary = run([src], tmp_path / "o.jsonl")
+    assert [r["id"] for r in rows(tmp_path / "o.jsonl")] == ["a", "c", "d"]
+    [bad] = rows(errors_path(tmp_path / "o.jsonl"))
+    assert (bad["line"], bad["error"]) == (3, "unterminated_quote")
+    assert (summary.labelled, summary.bad) == (3, 1)
+
+
+def test_quoted_newline_in_the_last_row_is_not_an_unterminated_quote(trained_models, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text('id,text\na,"two\nlines ""quoted"""\n', encoding="utf-8")
+    run([src], tmp_path / "o.jsonl")
+    [row] = rows(tmp_path / "o.jsonl")
+    assert row["id"] == "a" and not errors_path(tmp_path / "o.jsonl").read_text()
+
+
+def test_folder_without_readable_files_is_an_error_naming_what_was_skipped(
+    trained_models, tmp_path
+):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.docx").write_bytes(b"x")
+    out = tmp_path / "o.jsonl"
+    result = CliRunner().invoke(
+        app, ["label", str(tmp_path / "in"), "--out", str(out), "--model", "baseline"]
+    )
+    assert result.exit_code == 1
+    assert "no input file to label" in result.output and "1 other files skipped" in result.output
+    assert not out.exists() and not parts_dir(out).exists()
+
+
+def test_unwritable_output_is_one_line_naming_the_path(trained_models, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in TEXTS[:3]])
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    out = tmp_path / "blocker" / "o.jsonl"
+    result = CliRunner().invoke(
+        app, ["label", str(src), "--out", str(out), "--model", "baseline", "--no-progress"]
+    )
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "blocker" in result.output and "Traceback" not in result.output
+
+
+def test_full_disk_is_one_line_and_resume_completes_the_run(trained_models, tmp_path):
+    """A real full filesystem: a 1 MiB tmpfs (skipped where mounting is not permitted)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        texts = [f"{TEXTS[i % len(TEXTS)]} {'x' * 400} {i}" for i in range(3000)]
+        src = write_jsonl(
+            tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+        )
+        args = ["label", str(src), "--out", str(mnt / "o.jsonl"), "--model", "baseline"]
+        full = CliRunner().invoke(app, [*args, "--no-progress", "--chunk-size", "200"])
+        assert full.exit_code == 1 and "No space left on device" in full.output
+        assert len(full.output.strip().splitlines()) == 1, full.output
+        subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
+        done = CliRunner().invoke(app, [*args, "--no-progress", "--resume"])
+        assert done.exit_code == 0, done.output
+        assert [r["id"] for r in rows(mnt / "o.jsonl")] == [str(i) for i in range(3000)]
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_a_row_whose_prediction_raises_is_isolated(trained_models, tmp_path):
+    from training.batch.engine import label_window
+    from training.batch.readers import Item
+
+    predictor = load_predictor("baseline")
+
+    def predict(texts, ids):
+        if any("poison" in t for t in texts):
+            raise ValueError("cannot score this row")
+        return predictor.predict(texts, ids)
+
+    window = [
+        (i, Item("f", i + 1, None, text=t, id=str(i)))
+        for i, t in enumerate(["Labour won Putney.", "poison pill", "The unit held the line."])
+    ]
+    records = label_window(predict, window, batch_size=8)
+    assert [(pos, kind) for pos, kind, _ in records] == [(0, "ok"), (1, "error"), (2, "ok")]
+    assert records[1][2]["error"] == "predict_failed" and "cannot score" in records[1][2]["reason"]
