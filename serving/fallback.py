@@ -10,6 +10,8 @@
 * ``transformer_busy``: a batch that timed out is still running on it.
 
 ``STANCEFRAME_FAIL_TRANSFORMER`` (``load``, ``predict`` or ``slow``) injects each failure (tests).
+``STANCEFRAME_DRILL_FILE`` names a file whose content (``predict``, ``slow`` or empty) is read
+before every batch, so a running server's drill can be switched on and off (the soak benchmark).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ TIMEOUT = "transformer_timeout"
 BUSY = "transformer_busy"
 
 FAIL_ENV = "STANCEFRAME_FAIL_TRANSFORMER"
+DRILL_FILE_ENV = "STANCEFRAME_DRILL_FILE"
 SLOW_S = 2.0  # how long an injected "slow" batch takes
 
 
@@ -45,6 +48,18 @@ def decide(requested: str, ready: bool) -> tuple[str, str | None]:
     if requested not in ("auto", "transformer"):
         raise ValueError(f"unknown model {requested!r}: expected auto, transformer or baseline")
     return ("transformer", None) if ready else ("baseline", UNAVAILABLE)
+
+
+def _drill() -> str:
+    """The injected failure for this batch: the drill file's content, else the environment."""
+    path = os.environ.get(DRILL_FILE_ENV)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return fh.read().strip()
+        except OSError:
+            return ""
+    return os.environ.get(FAIL_ENV, "")
 
 
 class _Busy(Exception):
@@ -164,7 +179,7 @@ class ModelPair:
             raise
 
     def _run(self, texts: list[str], ids: list[str | None] | None) -> list[ParagraphResult]:
-        fail = os.environ.get(FAIL_ENV, "")
+        fail = _drill()
         if fail == "predict":
             raise RuntimeError(f"injected transformer failure ({FAIL_ENV}=predict)")
         if fail == "slow":

@@ -82,3 +82,13 @@ def test_baseline_with_another_label_set_is_refused(trained_models, tmp_path, mo
     pair = ModelPair.load(trained_models["transformer"], tag)
     assert pair.baseline is None and "label schema differs" in pair.baseline_error
     assert pair.transformer is not None
+
+
+def test_drill_file_switches_a_running_pair_on_and_off(predictors, monkeypatch, tmp_path):
+    drill = tmp_path / "drill"
+    drill.write_text("predict")
+    monkeypatch.setenv("STANCEFRAME_DRILL_FILE", str(drill))
+    pair = ModelPair(*predictors)
+    assert pair.predict(["Labour lost Putney."])[0].fallback_reason == ERROR
+    drill.write_text("")
+    assert pair.predict(["Labour lost Putney."])[0].model == "transformer"

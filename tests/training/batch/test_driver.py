@@ -13,6 +13,8 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from serving.predictors.factory import load_predictor
@@ -393,3 +395,29 @@ def test_a_row_whose_prediction_raises_is_isolated(trained_models, tmp_path):
     records = label_window(predict, window, batch_size=8)
     assert [(pos, kind) for pos, kind, _ in records] == [(0, "ok"), (1, "error"), (2, "ok")]
     assert records[1][2]["error"] == "predict_failed" and "cannot score" in records[1][2]["reason"]
+
+
+_jsonl_line = st.one_of(
+    st.builds(lambda t: json.dumps({"text": t}), st.text(min_size=1, max_size=40)),
+    st.builds(lambda t: json.dumps({"text": t}), st.sampled_from(TEXTS)),
+    st.just('{"text": 42}'),
+    st.just('{"id": "x"}'),
+    st.just('{"text": ""}'),
+    st.just("{not json"),
+    st.just("[1, 2]"),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_jsonl_line, min_size=1, max_size=12))
+def test_every_input_line_is_labelled_or_an_error_never_both(trained_models, tmp_path, lines):
+    folder = tmp_path / str(abs(hash(tuple(lines))))
+    folder.mkdir()
+    src = folder / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run([src], folder / "o.jsonl")
+    done = [r["line"] for r in rows(folder / "o.jsonl")]
+    bad = [r["line"] for r in rows(errors_path(folder / "o.jsonl"))]
+    assert sorted(done + bad) == list(range(1, len(lines) + 1))
