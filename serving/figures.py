@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ from serving.schema import labels_dir
 
 _NAME_CHARS = r"A-Za-zÀ-ÖØ-öø-ÿ\-"  # an opening quote mark may precede a name
 _CAP_WORD = r"(?:Mc|Mac|O['’])?[A-Z][a-zà-öø-ÿ]+(?:-[A-Z][a-zà-öø-ÿ]+)?"
+# Lower-case particles inside surnames ("Rhun ap Iorwerth", "Ursula von der Leyen").
+_PARTICLE = r"(?:ap|ab|de|van|von|der|den|da|di|du|le|la|bin|al|el|dos|das)"
+_PARTICLES = rf"(?:{_PARTICLE}\s+)*{_PARTICLE}"
+_WORD_START = re.compile(r"(?<![A-Za-zÀ-ÖØ-öø-ÿ\-'’])(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class FigureRegistry:
     _surfaces: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _by_surname: dict[str, list[Figure]] = field(default_factory=dict, repr=False)
     _regex: re.Pattern[str] | None = field(default=None, repr=False)
+    _folded: dict[str, list[Figure]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for fig in self.figures:
@@ -99,11 +105,18 @@ class FigureRegistry:
             rf"(?![A-Za-zÀ-ÖØ-öø-ÿ])"
         )
         self._all_given_names = self.given_names | {f.given_name for f in self.figures}
-        given = "|".join(re.escape(g) for g in sorted(self._all_given_names, key=len)[::-1])
+        # The given name is any capitalised word, checked against the set in code: a set lookup
+        # scales to thousands of names where a regex alternation would slow every paragraph.
+        surname = rf"(?:[A-Z]{{1,2}}\.?\s+)?(?:{_PARTICLES}\s+)?{_CAP_WORD}"
         self._person_regex = re.compile(
-            rf"(?=[A-Z])(?<![{_NAME_CHARS}])(?:(?P<title>{title_alt})\.?\s+(?P<tname>(?:{_CAP_WORD}\s+)?{_CAP_WORD})"
-            rf"|(?P<gname>(?:{given})\s+{_CAP_WORD}(?:\s+{_CAP_WORD})?))(?![A-Za-zÀ-ÖØ-öø-ÿ])"
+            rf"(?:(?P<title>{title_alt})\.?\s+(?P<tname>(?:{_CAP_WORD}\s+)?{_CAP_WORD})"
+            rf"|(?P<gname>(?P<given>{_CAP_WORD})\s+{surname}(?:\s+{_CAP_WORD})?)"
+            rf"|(?P<iname>(?P<initial>[A-Z])\.\s*(?P<isurname>{_CAP_WORD})))"
+            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ])"
         )
+        self._folded = {}
+        for fig in self.figures:
+            self._folded.setdefault(_fold(fig.given_name), []).append(fig)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -161,6 +174,8 @@ class FigureRegistry:
             if name is None:
                 continue
             start = m.start("title") if m.group("title") else m.start("name")
+            if not m.group("title") and m.group("name") not in self._surfaces:
+                start = self._given_before(text, start, name)
             mention = FigureMention(name, text[start : m.end("name")], start, m.end("name"), True)
             if m.group("name") in self._surfaces:
                 named_in_full.append(name)
@@ -210,20 +225,31 @@ class FigureRegistry:
             return any(a < e and s < b for s, e in taken)
 
         found: list[FigureMention] = []
-        for m in self._person_regex.finditer(text):
-            if overlaps(m.start(), m.end()):
+        for w in _WORD_START.finditer(text):
+            m = self._person_regex.match(text, w.start())
+            if m is None or overlaps(m.start(), m.end()):
                 continue
-            if m.group("gname"):
-                name = m.group("gname")
+            if m.group("iname"):  # "J. Corbyn": only as a registered figure
+                fig = self._variant(m.group("initial"), m.group("isurname"), initial=True)
+                if fig is None:
+                    continue
+                name, start, registered = fig.name, m.start(), True
+            elif m.group("gname"):
+                given, rest = m.group("given"), m.group("gname")[len(m.group("given")) :]
+                fig = self._variant(given, rest.split()[-1])
+                if fig is not None:
+                    name, registered = fig.name, True
+                elif given in self._all_given_names:
+                    name, registered = re.sub(r"\s+", " ", m.group("gname")), False
+                else:
+                    continue
                 start = m.start("gname")
             else:
-                name = m.group("tname")
-                start = m.start("title")
-            name = re.sub(r"\s+", " ", name)
-            found.append(FigureMention(name, text[start : m.end()], start, m.end(), False))
+                name, start, registered = re.sub(r"\s+", " ", m.group("tname")), m.start(), False
+            found.append(FigureMention(name, text[start : m.end()], start, m.end(), registered))
             taken.append((start, m.end()))
         # "Mr Ashworth" beside "Tom Ashworth" is one person: titled surnames take the full name.
-        full = {f.name.split()[-1]: f.name for f in found if " " in f.name}
+        full = {f.name.split()[-1]: f.name for f in found if " " in f.name and not f.registered}
         found = [
             FigureMention(full[f.name], f.mention, f.start, f.end, False)
             if " " not in f.name and f.name in full
@@ -237,6 +263,55 @@ class FigureRegistry:
                     found.append(FigureMention(name, surname, m.start(), m.end(), False))
                     taken.append((m.start(), m.end()))
         return found
+
+    def _given_before(self, text: str, start: int, name: str) -> int:
+        """Start of a variant spelling of the figure's given name right before its surname
+        ("Sian Berry" for "Siân Berry"), else ``start``."""
+        before = re.search(r"([A-Z][^\W\d_]+)\s+$", text[:start])
+        fig = self._by_name.get(name)
+        if before and fig and _fold(before.group(1)) == _fold(fig.given_name):
+            return before.start(1)
+        return start
+
+    def _variant(self, given: str, surname: str, initial: bool = False) -> Figure | None:
+        """The registered figure a near-miss spelling means: the same given name (or its
+        initial) and a surname equal after removing accents, or one edit away in a surname of
+        six letters or more (two in ten or more). Exactly one candidate, or None."""
+        if initial:
+            figs = [f for f in self._by_surname.get(surname, []) if f.given_name[0] == given]
+            return figs[0] if len(figs) == 1 else None
+        folded_surname = _fold(surname)
+        hits = []
+        for fig in self._folded.get(_fold(given), []):
+            target = _fold(fig.surname)
+            if target == folded_surname:
+                hits.append(fig)
+            elif len(target) >= 6 and _within(
+                target, folded_surname, 2 if len(target) >= 10 else 1
+            ):
+                hits.append(fig)
+        return hits[0] if len(hits) == 1 else None
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents ("Siân" -> "sian")."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def _within(a: str, b: str, k: int) -> bool:
+    """Levenshtein distance of ``a`` and ``b`` at most ``k`` (banded dynamic programme)."""
+    if abs(len(a) - len(b)) > k:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > k:
+            return False
+        prev = cur
+    return prev[-1] <= k
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +153,48 @@ def test_matcher_never_raises_and_mentions_are_whole_words_inside_the_text(regis
         assert text[m.start : m.end] == m.mention
         assert m.start == 0 or not text[m.start - 1].isalnum()
         assert m.end == len(text) or not text[m.end].isalnum()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Jeremy Corbin spoke first.", "Jeremy Corbyn"),  # one edit in a long surname
+        ("J. Corbyn spoke first.", "Jeremy Corbyn"),  # an initial
+        ("Emily Thornbery spoke.", "Emily Thornberry"),
+        ("Keir Starmer spoke.", "Keir Starmer"),
+    ],
+)
+def test_near_miss_spellings_of_registered_names_resolve(registry, text, expected):
+    [m] = registry.first_mentions(text)
+    assert (m.name, m.registered) == (expected, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jeremy Corbett spoke first.",  # two edits: another person
+        "Jeremy Hunt spoke first.",  # another registered figure or another person
+        "A Labour source spoke.",  # an article is no initial
+        "Emily Thornton spoke.",
+    ],
+)
+def test_near_misses_that_must_not_match_a_registered_figure(registry, text):
+    for m in registry.first_mentions(text):
+        assert m.name not in ("Jeremy Corbyn", "Emily Thornberry")
+
+
+def test_accents_are_folded_when_matching_a_registered_name():
+    reg = FigureRegistry.from_dict({"figures": [{"name": "Siân Berry"}]})
+    [m] = reg.first_mentions("Sian Berry won the seat.")
+    assert (m.name, m.mention, m.registered) == ("Siân Berry", "Sian Berry", True)
+
+
+def test_surname_particles_and_middle_initials_belong_to_the_name():
+    reg = FigureRegistry.from_dict({"figures": []}, frozenset({"Rhun", "Andrew"}))
+    names = [m.name for m in reg.first_mentions("Rhun ap Iorwerth met Andrew RT Davies.")]
+    assert names == ["Rhun ap Iorwerth", "Andrew RT Davies"]
+
+
+def test_unknown_capitalised_pairs_are_not_people():
+    reg = FigureRegistry.from_dict({"figures": []}, frozenset({"Rhun"}))
+    assert reg.first_mentions("The Labour Party met in Central London.") == []
