@@ -46,6 +46,14 @@ class ParagraphIn(BaseModel):
     text: Annotated[str, NonBlank, Field(max_length=MAX_TEXT_CHARS, strict=True)]
     id: Annotated[str | None, Field(max_length=256)] = None
     model: ModelChoice = "auto"
+    context: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=256)]] | None,
+        Field(
+            max_length=500,
+            description="People named earlier in the same document (full or canonical names, "
+            "in order): a bare surname or 'Ms X' in this paragraph resolves to them.",
+        ),
+    ] = None
 
 
 class FrameOut(BaseModel):

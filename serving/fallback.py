@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -141,13 +142,18 @@ class ModelPair:
         return (self.transformer or self.baseline).schema
 
     def predict(
-        self, texts: list[str], ids: list[str | None] | None = None, requested: str = "auto"
+        self,
+        texts: list[str],
+        ids: list[str | None] | None = None,
+        requested: str = "auto",
+        contexts: Sequence[Sequence[str] | None] | None = None,
     ) -> list[ParagraphResult]:
-        """Predict with the model ``decide`` picks; on any transformer failure, the baseline."""
+        """Predict with the model ``decide`` picks; on any transformer failure, the baseline.
+        ``contexts`` as in :meth:`serving.predictors.base.Predictor.predict`."""
         model, reason = decide(requested, self.transformer is not None)
         if model == "transformer":
             try:
-                return self._transformer(texts, ids)
+                return self._transformer(texts, ids, contexts)
             except _Busy:
                 reason = BUSY
             except FutureTimeout:
@@ -160,28 +166,28 @@ class ModelPair:
                 f"no model can answer ({reason}): transformer: {self.transformer_error}; "
                 f"baseline: {self.baseline_error}"
             )
-        results = self.baseline.predict(texts, ids)
+        results = self.baseline.predict(texts, ids, contexts)
         for r in results:
             r.fallback_reason = reason
         return results
 
-    def _transformer(self, texts: list[str], ids: list[str | None] | None) -> list[ParagraphResult]:
+    def _transformer(self, texts, ids, contexts) -> list[ParagraphResult]:
         if self._pool is None:
-            return self._run(texts, ids)
+            return self._run(texts, ids, contexts)
         with self._lock:
             if self._abandoned is not None and not self._abandoned.done():
                 raise _Busy
-            future = self._pool.submit(self._run, texts, ids)
+            future = self._pool.submit(self._run, texts, ids, contexts)
         try:
             return future.result(timeout=self.timeout_s)
         except FutureTimeout:
             self._abandoned = future  # still running; later batches skip it until it ends
             raise
 
-    def _run(self, texts: list[str], ids: list[str | None] | None) -> list[ParagraphResult]:
+    def _run(self, texts, ids, contexts=None) -> list[ParagraphResult]:
         fail = _drill()
         if fail == "predict":
             raise RuntimeError(f"injected transformer failure ({FAIL_ENV}=predict)")
         if fail == "slow":
             time.sleep(SLOW_S)
-        return self.transformer.predict(texts, ids)
+        return self.transformer.predict(texts, ids, contexts)

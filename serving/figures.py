@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,13 +163,24 @@ class FigureRegistry:
         return self._by_name.get(name)
 
     # ------------------------------------------------------------------ matching
-    def find(self, text: str) -> list[FigureMention]:
-        """Every person mention in ``text``, registered or not, in order of appearance."""
+    def find(self, text: str, context: Sequence[str] = ()) -> list[FigureMention]:
+        """Every person mention in ``text``, registered or not, in order of appearance.
+
+        ``context``: people named earlier in the same document (canonical or full names, in
+        order), against which a bare surname or a title + surname in ``text`` resolves.
+        """
         mentions: list[FigureMention] = []
         taken: list[tuple[int, int]] = []
-        named_in_full: list[str] = []
+        named_in_full = [n for n in context if n in self._by_name]
+        # An unregistered person named in full earlier owns their surname in this document,
+        # unless a registered figure with that surname was named in full too.
+        others = {n.split()[-1]: n for n in context if n not in self._by_name and " " in n.strip()}
+        for n in named_in_full:
+            others.pop(self._by_name[n].surname, None)
         for m in self._regex.finditer(text):
             if self._other_persons_surname(text, m):
+                continue
+            if m.group("name") in others:
                 continue
             name = self._resolve(m.group("name"), m.group("title"), named_in_full)
             if name is None:
@@ -181,18 +193,33 @@ class FigureRegistry:
                 named_in_full.append(name)
             mentions.append(mention)
             taken.append((mention.start, mention.end))
-        mentions.extend(self._find_unregistered(text, taken))
+        mentions.extend(self._find_unregistered(text, taken, others))
         return sorted(mentions, key=lambda x: x.start)
 
-    def first_mentions(self, text: str) -> list[FigureMention]:
-        """One mention per person: the first."""
+    def first_mentions(self, text: str, context: Sequence[str] = ()) -> list[FigureMention]:
+        """One mention per person: the first (``context`` as in :meth:`find`)."""
         seen: set[str] = set()
         out = []
-        for m in self.find(text):
+        for m in self.find(text, context):
             if m.name not in seen:
                 seen.add(m.name)
                 out.append(m)
         return out
+
+    def document_contexts(self, texts: Sequence[str]) -> list[list[str]]:
+        """For consecutive paragraphs of one document, the people named before each one.
+
+        Paragraph ``i`` sees only paragraphs ``0..i-1`` (nothing leaks backwards): registered
+        figures however they were mentioned, unregistered people when named in full.
+        """
+        contexts: list[list[str]] = []
+        seen: list[str] = []
+        for text in texts:
+            contexts.append(list(seen))
+            for m in self.find(text, seen):
+                if m.name not in seen and (m.registered or " " in m.name):
+                    seen.append(m.name)
+        return contexts
 
     def _other_persons_surname(self, text: str, m: re.Match[str]) -> bool:
         """A bare surname right after another given name ("Kim Johnson") is someone else."""
@@ -220,7 +247,9 @@ class FigureRegistry:
         defaults = [f for f in figs if f.default_for_surname]
         return defaults[0].name if len(defaults) == 1 else None
 
-    def _find_unregistered(self, text: str, taken: list[tuple[int, int]]) -> list[FigureMention]:
+    def _find_unregistered(
+        self, text: str, taken: list[tuple[int, int]], context: dict[str, str] | None = None
+    ) -> list[FigureMention]:
         def overlaps(a: int, b: int) -> bool:
             return any(a < e and s < b for s, e in taken)
 
@@ -249,7 +278,10 @@ class FigureRegistry:
             found.append(FigureMention(name, text[start : m.end()], start, m.end(), registered))
             taken.append((start, m.end()))
         # "Mr Ashworth" beside "Tom Ashworth" is one person: titled surnames take the full name.
-        full = {f.name.split()[-1]: f.name for f in found if " " in f.name and not f.registered}
+        full = {
+            **(context or {}),
+            **{f.name.split()[-1]: f.name for f in found if " " in f.name and not f.registered},
+        }
         found = [
             FigureMention(full[f.name], f.mention, f.start, f.end, False)
             if " " not in f.name and f.name in full

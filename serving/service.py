@@ -125,7 +125,10 @@ class StanceFrame:
             if not idx:
                 continue
             results = self.pair.predict(
-                [items[i].text for i in idx], [items[i].id for i in idx], requested
+                [items[i].text for i in idx],
+                [items[i].id for i in idx],
+                requested,
+                [items[i].context for i in idx],
             )
             for i, r in zip(idx, results, strict=True):
                 out[i] = r
@@ -153,9 +156,14 @@ class StanceFrame:
         parts = split_paragraphs(article.text)
         _check_article(parts)
         prefix = article.id or "article"
+        texts = [text for _, _, text in parts]
+        # Later paragraphs see the people named in earlier ones ("Ms Okafor" after "Grace Okafor").
+        registry = (self.pair.transformer or self.pair.baseline).registry
         items = [
-            ParagraphIn(id=f"{prefix}:p{i}", text=text, model=article.model)
-            for i, (_, _, text) in enumerate(parts)
+            ParagraphIn(id=f"{prefix}:p{i}", text=text, model=article.model, context=context)
+            for i, (text, context) in enumerate(
+                zip(texts, registry.document_contexts(texts), strict=True)
+            )
         ]
         results = self._answer(items)
         return ArticleOut(

@@ -8,6 +8,7 @@ probabilities and per-mention sentiment probabilities (``score``), and assembles
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,19 @@ class Predictor(ABC):
         """Frame probabilities (n, n_frames) and, per paragraph, sentiment probabilities (m, S)."""
 
     def predict(
-        self, texts: list[str], ids: list[str | None] | None = None
+        self,
+        texts: list[str],
+        ids: list[str | None] | None = None,
+        contexts: Sequence[Sequence[str] | None] | None = None,
     ) -> list[ParagraphResult]:
-        """Classify paragraphs. ``ids`` are echoed back in the results."""
-        mentions = [self.registry.first_mentions(t) for t in texts]
+        """Classify paragraphs. ``ids`` are echoed back in the results. ``contexts``: for each
+        paragraph, the people named earlier in its document (see
+        :meth:`~serving.figures.FigureRegistry.document_contexts`), so that "Ms Okafor" resolves
+        to the Grace Okafor of an earlier paragraph."""
+        contexts = contexts or [None] * len(texts)
+        mentions = [
+            self.registry.first_mentions(t, c or ()) for t, c in zip(texts, contexts, strict=True)
+        ]
         frame_probs, sent_probs = self.score(texts, mentions)
         ids = ids or [None] * len(texts)
         return [

@@ -198,3 +198,37 @@ def test_surname_particles_and_middle_initials_belong_to_the_name():
 def test_unknown_capitalised_pairs_are_not_people():
     reg = FigureRegistry.from_dict({"figures": []}, frozenset({"Rhun"}))
     assert reg.first_mentions("The Labour Party met in Central London.") == []
+
+
+def test_document_context_resolves_later_titles_and_bare_surnames():
+    reg = FigureRegistry.from_dict(
+        {"figures": [{"name": "Caroline Flint", "surname_alone": False}]}, frozenset({"Grace"})
+    )
+    texts = [
+        "Grace Okafor, the agent in Don Valley, and Caroline Flint spoke first.",
+        "Ms Okafor said the leaflets never came. Flint agreed.",
+        "Okafor left at midnight.",
+    ]
+    contexts = reg.document_contexts(texts)
+    assert contexts == [[], ["Grace Okafor", "Caroline Flint"], ["Grace Okafor", "Caroline Flint"]]
+    second = reg.first_mentions(texts[1], contexts[1])
+    assert [(m.name, m.mention) for m in second] == [
+        ("Grace Okafor", "Ms Okafor"),
+        ("Caroline Flint", "Flint"),
+    ]
+    assert [m.name for m in reg.first_mentions(texts[2], contexts[2])] == ["Grace Okafor"]
+
+
+def test_a_surname_does_not_resolve_to_a_full_name_that_comes_later():
+    reg = FigureRegistry.from_dict(
+        {"figures": [{"name": "Caroline Flint", "surname_alone": False}]}, frozenset({"Grace"})
+    )
+    texts = ["Ms Okafor and Flint said nothing.", "Grace Okafor and Caroline Flint spoke later."]
+    first = reg.first_mentions(texts[0], reg.document_contexts(texts)[0])
+    assert [m.name for m in first] == ["Okafor"]  # a title alone: reported as written
+
+
+def test_context_person_takes_a_surname_shared_with_a_registered_figure(registry):
+    context = ["Tom Ashworth"]
+    [m] = registry.first_mentions("Mr Ashworth said HQ never called.", context)
+    assert (m.name, m.registered) == ("Tom Ashworth", False)

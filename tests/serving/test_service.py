@@ -265,3 +265,21 @@ def test_valid_request_with_no_model_gets_503_saying_why(trained_models, monkeyp
 def test_model_endpoint_is_in_the_openapi_document(client):
     spec = client.get("/docs.json").json()
     assert "get" in spec["paths"]["/model"]
+
+
+def test_article_paragraphs_resolve_people_named_in_earlier_paragraphs(client):
+    text = "Sarah Okafor ran the count in Bolsover.\n\nMs Okafor said head office never called."
+    resp = client.post("/classify_article", json={"article": {"text": text}})
+    first, second = resp.json()["paragraphs"]
+    assert [f["name"] for f in first["figures"]] == ["Sarah Okafor"]
+    assert [(f["name"], f["mention"]) for f in second["figures"]] == [("Sarah Okafor", "Ms Okafor")]
+    [okafor] = resp.json()["summary"]["figures"]
+    assert okafor["paragraphs"] == 2
+
+
+def test_classify_takes_context_names_for_a_paragraph(client):
+    body = {"paragraphs": [{"text": "Ms Okafor said so.", "context": ["Sarah Okafor"]}]}
+    [out] = client.post("/classify", json=body).json()
+    assert [f["name"] for f in out["figures"]] == ["Sarah Okafor"]
+    [plain] = client.post("/classify", json={"paragraphs": [{"text": "Ms Okafor said so."}]}).json()
+    assert [f["name"] for f in plain["figures"]] == ["Okafor"]
