@@ -387,6 +387,13 @@ def label_cmd(
     ] = None,
     text_field: Annotated[str, typer.Option(help="Text field or column.")] = "text",
     id_field: Annotated[str, typer.Option(help="Id field or column.")] = "id",
+    doc_field: Annotated[
+        str,
+        typer.Option(
+            help="Document id field or column: consecutive rows sharing it are one article, "
+            "so later paragraphs resolve people named earlier (a .txt file is one article)."
+        ),
+    ] = "doc_id",
     batch_size: Annotated[int, typer.Option(help="Paragraphs per forward pass.")] = 32,
     chunk_size: Annotated[
         int, typer.Option(help="Rows per committed chunk and per length-sorting window.")
@@ -413,6 +420,7 @@ def label_cmd(
         ray_address=ray_address,
         text_field=text_field,
         id_field=id_field,
+        doc_field=doc_field,
         batch_size=batch_size,
         chunk_size=chunk_size,
         max_chars=max_chars,

@@ -5,6 +5,7 @@ Shared by the local engine and the Ray engine, so both produce identical rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
@@ -15,7 +16,8 @@ from training.batch.readers import Item, LabelOptions, Source, iter_items
 Record = tuple[int, str, dict[str, Any]]
 """``(position, "ok" | "error", output or error row)``: what an engine yields, in position order."""
 
-Predict = Callable[[list[str], list[str | None]], list[ParagraphResult]]
+Predict = Callable[[list[str], list[str | None], list[list[str] | None]], list[ParagraphResult]]
+"""``predict(texts, ids, contexts)``: see :meth:`serving.predictors.base.Predictor.predict`."""
 
 
 # -------------------------------------------------------------------------------- labelling
@@ -37,10 +39,32 @@ def load_model(model: str, backend: str = "torch", batch_size: int | None = None
                 f"baseline: {pair.baseline_error}"
             )
         _set_batch_size(pair.transformer, batch_size)
-        return lambda texts, ids: pair.predict(texts, ids, "auto")
+        predict = functools.partial(_pair_predict, pair)
+        predict.registry = (pair.transformer or pair.baseline).registry
+        return predict
     predictor = load_predictor(model, backend=backend)
     _set_batch_size(predictor, batch_size)
-    return predictor.predict
+    predict = functools.partial(predictor.predict)
+    predict.registry = predictor.registry
+    return predict
+
+
+def _pair_predict(pair, texts, ids, contexts=None):
+    return pair.predict(texts, ids, "auto", contexts)
+
+
+def document_contexts(registry, window: list[tuple[int, Item]]) -> dict[int, list[str]]:
+    """For rows with a document id, the people named in earlier rows of the same document in
+    this window (rows of one document are expected to be consecutive paragraphs, in order)."""
+    by_doc: dict[str, list[int]] = {}
+    for i, (_, item) in enumerate(window):
+        if item.error is None and item.doc is not None:
+            by_doc.setdefault(item.doc, []).append(i)
+    out: dict[int, list[str]] = {}
+    for rows in by_doc.values():
+        texts = [window[i][1].text for i in rows]
+        out.update(zip(rows, registry.document_contexts(texts), strict=True))
+    return out
 
 
 def _set_batch_size(predictor: Any, batch_size: int | None) -> None:
@@ -72,10 +96,13 @@ def label_window(predict: Predict, window: list[tuple[int, Item]], batch_size: i
     """Label one window: good rows sorted by length into batches, records in input order."""
     good = [i for i, (_, item) in enumerate(window) if item.error is None]
     good.sort(key=lambda i: len(window[i][1].text))
+    registry = getattr(predict, "registry", None)
+    contexts = document_contexts(registry, window) if registry is not None else {}
     rows: dict[int, dict[str, Any]] = {}
     for s in range(0, len(good), batch_size):
         idx = good[s : s + batch_size]
-        for i, result in _predict_isolating(predict, [window[i][1] for i in idx], idx):
+        ctx = [contexts.get(i) for i in idx]
+        for i, result in _predict_isolating(predict, [window[i][1] for i in idx], idx, ctx):
             if isinstance(result, Exception):
                 item = window[i][1]
                 item.error, item.reason = "predict_failed", f"{type(result).__name__}: {result}"
@@ -88,20 +115,20 @@ def label_window(predict: Predict, window: list[tuple[int, Item]], batch_size: i
 
 
 def _predict_isolating(
-    predict: Predict, items: list[Item], idx: list[int]
+    predict: Predict, items: list[Item], idx: list[int], contexts: list[list[str] | None]
 ) -> list[tuple[int, ParagraphResult | Exception]]:
     """Predict a batch; when it raises, predict its rows one by one so only the rows that fail
     become error rows (a bad row must not abort the run, nor take its neighbours with it)."""
     try:
-        results = predict([item.text for item in items], [item.id for item in items])
+        results = predict([item.text for item in items], [item.id for item in items], contexts)
         return list(zip(idx, results, strict=True))
     except Exception as exc:
         if len(items) == 1:
             return [(idx[0], exc)]
     out: list[tuple[int, ParagraphResult | Exception]] = []
-    for i, item in zip(idx, items, strict=True):
+    for i, item, context in zip(idx, items, contexts, strict=True):
         try:
-            out.append((i, predict([item.text], [item.id])[0]))
+            out.append((i, predict([item.text], [item.id], [context])[0]))
         except Exception as exc:  # reported in the errors file with its reason
             out.append((i, exc))
     return out

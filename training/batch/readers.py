@@ -38,6 +38,10 @@ class LabelOptions:
     ray_actors: int | None = None  # default: one per CPU of the cluster
     text_field: str = "text"
     id_field: str = "id"
+    doc_field: str = "doc_id"
+    """Rows that share this field's value are consecutive paragraphs of one document: later ones
+    resolve people named in earlier ones (within a window of ``chunk_size`` rows). A ``.txt``
+    file is one document."""
     batch_size: int = 32
     chunk_size: int = 2048
     max_chars: int = 20_000
@@ -85,6 +89,7 @@ class Item:
     text: str | None = None
     error: str | None = None
     reason: str | None = None
+    doc: str | None = None
 
 
 # ----------------------------------------------------------------------------------- inputs
@@ -152,11 +157,14 @@ def _item(
     pid: Any,
     default_id: str,
     opts: LabelOptions,
+    doc: Any = None,
 ) -> Item:
     """Validate one row's text and id into an ``Item`` (an error ``Item`` when the text is bad)."""
     if pid is None or pid == "" or (isinstance(pid, str) and not _is_utf8(pid)):
         pid = default_id
     item = Item(src.name, line, row, id=str(pid))
+    if doc is not None and doc != "" and (not isinstance(doc, str) or _is_utf8(doc)):
+        item.doc = str(doc)
     name = opts.text_field
     if not present:
         item.error, item.reason = "missing_text", f"no '{name}' field"
@@ -198,6 +206,7 @@ def read_jsonl(src: Source, opts: LabelOptions) -> Iterator[Item]:
                 value.get(opts.id_field),
                 f"{src.key}:{lineno}",
                 opts,
+                value.get(opts.doc_field),
             )
 
 
@@ -224,6 +233,7 @@ def read_csv(src: Source, opts: LabelOptions) -> Iterator[Item]:
             return
         ti = header.index(opts.text_field)
         ii = header.index(opts.id_field) if opts.id_field in header else None
+        di = header.index(opts.doc_field) if opts.doc_field in header else None
         row = 0
         while True:
             start = lines.number + 1
@@ -252,9 +262,10 @@ def read_csv(src: Source, opts: LabelOptions) -> Iterator[Item]:
             if not cells:
                 continue
             pid = cells[ii] if ii is not None and ii < len(cells) else None
+            doc = cells[di] if di is not None and di < len(cells) else None
             text = cells[ti] if ti < len(cells) else None
             yield _item(
-                src, lines.number, row, text, ti < len(cells), pid, f"{src.key}:{row}", opts
+                src, lines.number, row, text, ti < len(cells), pid, f"{src.key}:{row}", opts, doc
             )
             row += 1
 
@@ -309,13 +320,16 @@ def read_parquet(src: Source, opts: LabelOptions) -> Iterator[Item]:
         yield _bad(src, None, None, "missing_column", f"no '{opts.text_field}' column")
         return
     has_id = opts.id_field in names and opts.id_field != opts.text_field
-    columns = [opts.text_field, opts.id_field] if has_id else [opts.text_field]
+    has_doc = opts.doc_field in names and opts.doc_field not in (opts.text_field, opts.id_field)
+    columns = [opts.text_field, *([opts.id_field] if has_id else [])]
+    columns += [opts.doc_field] if has_doc else []
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=PARQUET_READ_ROWS, columns=columns):
             texts = batch.column(opts.text_field).to_pylist()
             ids = batch.column(opts.id_field).to_pylist() if has_id else [None] * len(texts)
-            for text, pid in zip(texts, ids, strict=True):
+            docs = batch.column(opts.doc_field).to_pylist() if has_doc else [None] * len(texts)
+            for text, pid, doc in zip(texts, ids, docs, strict=True):
                 if isinstance(text, bytes):  # a binary column: decode value by value
                     try:
                         text = text.decode("utf-8")
@@ -323,7 +337,7 @@ def read_parquet(src: Source, opts: LabelOptions) -> Iterator[Item]:
                         yield _bad(src, None, row, "undecodable", "text is not valid UTF-8")
                         row += 1
                         continue
-                yield _item(src, None, row, text, True, pid, f"{src.key}:{row}", opts)
+                yield _item(src, None, row, text, True, pid, f"{src.key}:{row}", opts, doc)
                 row += 1
     except Exception as exc:  # a corrupt page: report where, keep the rows before it
         yield _bad(src, None, row, "unreadable", f"Parquet read failed: {exc}")
@@ -339,7 +353,9 @@ def read_txt(src: Source, opts: LabelOptions) -> Iterator[Item]:
             if lineno == 1:
                 line = line.removeprefix("\ufeff")
             for _, _, paragraph in split_paragraphs(line):
-                yield _item(src, lineno, None, paragraph, True, None, f"{stem}:p{index}", opts)
+                yield _item(
+                    src, lineno, None, paragraph, True, None, f"{stem}:p{index}", opts, src.key
+                )
                 index += 1
 
 

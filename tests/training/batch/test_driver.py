@@ -383,10 +383,10 @@ def test_a_row_whose_prediction_raises_is_isolated(trained_models, tmp_path):
 
     predictor = load_predictor("baseline")
 
-    def predict(texts, ids):
+    def predict(texts, ids, contexts=None):
         if any("poison" in t for t in texts):
             raise ValueError("cannot score this row")
-        return predictor.predict(texts, ids)
+        return predictor.predict(texts, ids, contexts)
 
     window = [
         (i, Item("f", i + 1, None, text=t, id=str(i)))
@@ -421,3 +421,32 @@ def test_every_input_line_is_labelled_or_an_error_never_both(trained_models, tmp
     done = [r["line"] for r in rows(folder / "o.jsonl")]
     bad = [r["line"] for r in rows(errors_path(folder / "o.jsonl"))]
     assert sorted(done + bad) == list(range(1, len(lines) + 1))
+
+
+def test_rows_of_one_document_resolve_people_named_in_earlier_rows(trained_models, tmp_path):
+    src = write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            {"id": "a1", "doc_id": "a", "text": "Sarah Okafor ran the count in Bolsover."},
+            {"id": "b1", "doc_id": "b", "text": "Ms Okafor was not there."},
+            {"id": "a2", "doc_id": "a", "text": "Ms Okafor said head office never called."},
+            {"id": "x", "text": "Ms Okafor again."},
+        ],
+    )
+    out = {
+        r["id"]: [f["name"] for f in r["figures"]]
+        for r in rows(run([src], tmp_path / "o.jsonl").out)
+    }
+    assert out == {
+        "a1": ["Sarah Okafor"],
+        "b1": ["Okafor"],
+        "a2": ["Sarah Okafor"],
+        "x": ["Okafor"],
+    }
+
+
+def test_a_text_file_is_one_document(trained_models, tmp_path):
+    src = tmp_path / "article.txt"
+    src.write_text("Sarah Okafor ran the count.\n\nMs Okafor said so.\n", encoding="utf-8")
+    names = [[f["name"] for f in r["figures"]] for r in rows(run([src], tmp_path / "o.jsonl").out)]
+    assert names == [["Sarah Okafor"], ["Sarah Okafor"]]
