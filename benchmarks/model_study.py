@@ -65,6 +65,10 @@ def run_one(
             **headline(scored),
             "ci": scored["ci"],
             "per_frame": scored["frames"]["per_label"],
+            "sentiment": {
+                k: scored["figures"]["sentiment"][k] for k in ("accuracy", "per_class", "confusion")
+            },
+            "detection": scored["figures"]["detection"],
             "n": len(paragraphs),
         }
     return row

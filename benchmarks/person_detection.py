@@ -19,14 +19,20 @@ from pathlib import Path
 from serving.figures import load_registry
 
 
-def score(path: Path, registry, show: bool = False) -> dict[str, float]:
+def score(path: Path, registry, show: bool = False, context: bool = False) -> dict[str, float]:
     tp = fp = fn = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    contexts: dict[str, list[str]] = {}
+    if context:  # the people named in earlier paragraphs of the same story
+        by_story: dict[str, list[dict]] = {}
+        for row in rows:
+            by_story.setdefault(row["story_id"], []).append(row)
+        for story in by_story.values():
+            found = registry.document_contexts([r["text"] for r in story])
+            contexts.update({r["id"]: c for r, c in zip(story, found, strict=True)})
+    for row in rows:
         gold = {f["name"]: (f.get("start", -1), f.get("end", -1)) for f in row["figures"]}
-        found = registry.first_mentions(row["text"])
+        found = registry.first_mentions(row["text"], contexts.get(row["id"], ()))
         matched: set[str] = set()
         for m in found:
             hit = next(
@@ -64,10 +70,13 @@ def main() -> None:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--labels", type=Path, default=None, help="labels dir (figures.yaml)")
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument(
+        "--context", action="store_true", help="resolve against earlier paragraphs of the story"
+    )
     args = parser.parse_args()
     registry = load_registry(args.labels / "figures.yaml" if args.labels else None)
     for path in args.files:
-        print(path, json.dumps(score(path, registry, args.show_misses)))
+        print(path, json.dumps(score(path, registry, args.show_misses, args.context)))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from training.evaluation.scoring import (
     frame_scores,
     frames_annotated,
     pair_agreement,
+    story_contexts,
 )
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,11 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Everything ``stanceframe evaluate`` reports about one model on one data set."""
     started = time.perf_counter()
-    results = predictor.predict([p.text for p in paragraphs], [p.id for p in paragraphs])
+    results = predictor.predict(
+        [p.text for p in paragraphs],
+        [p.id for p in paragraphs],
+        story_contexts(predictor.registry, paragraphs),
+    )
     seconds = time.perf_counter() - started
     schema = predictor.schema
     out: dict[str, Any] = {

@@ -69,9 +69,29 @@ def evaluate_results(
     return out
 
 
+def story_contexts(registry, paragraphs: Sequence[Paragraph]) -> list[list[str]]:
+    """Each paragraph's document context: the people named in earlier paragraphs of its story
+    (file order), as ``/classify_article`` and ``label`` with a ``doc_id`` resolve them. The
+    annotations name people story-wide ("Ms Okafor" is Grace Okafor), so this is the like for
+    like measurement."""
+    by_story: dict[str, list[int]] = {}
+    for i, p in enumerate(paragraphs):
+        by_story.setdefault(p.story_id, []).append(i)
+    out: list[list[str]] = [[] for _ in paragraphs]
+    for rows in by_story.values():
+        contexts = registry.document_contexts([paragraphs[i].text for i in rows])
+        for i, context in zip(rows, contexts, strict=True):
+            out[i] = context
+    return out
+
+
 def evaluate_predictor(predictor: Predictor, paragraphs: Sequence[Paragraph]) -> dict[str, Any]:
     """Run the predictor on the paragraphs' texts and score it against their annotations."""
-    results = predictor.predict([p.text for p in paragraphs], [p.id for p in paragraphs])
+    results = predictor.predict(
+        [p.text for p in paragraphs],
+        [p.id for p in paragraphs],
+        story_contexts(predictor.registry, paragraphs),
+    )
     return evaluate_results(paragraphs, results, predictor.schema)
 
 
