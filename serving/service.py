@@ -1,26 +1,15 @@
 """BentoML service: the transformer answers, the baseline takes over when it cannot.
 
-Run: ``bentoml serve serving.service:StanceFrame``. Settings (environment, read at start-up):
-
-* ``STANCEFRAME_TRANSFORMER`` / ``STANCEFRAME_BASELINE``: model names or tags in the store;
-* ``STANCEFRAME_TIMEOUT_S``: per-batch transformer time limit before the baseline answers (5);
-* ``STANCEFRAME_BATCHING``: ``1`` (default) for adaptive batching of ``/classify``, ``0`` off;
-* ``STANCEFRAME_MAX_BATCH_SIZE`` (64) and ``STANCEFRAME_MAX_LATENCY_MS`` (3000): batching limits
-  (BentoML answers 503 rather than queue a request it expects to exceed the latency limit);
-* ``STANCEFRAME_WORKERS`` (1) and ``STANCEFRAME_THREADS`` (cores / workers): torch and onnxruntime
-  threads per worker, so workers never oversubscribe the CPU (tokenizer parallelism is off
-  for the same reason);
-* ``STANCEFRAME_INFER_BATCH_SIZE`` (8): paragraphs per forward pass inside a merged batch;
-  the batch is sorted by length first, so small sub-batches waste little on padding;
-* ``STANCEFRAME_BACKEND``: ``onnx`` (default: the encoder in onnxruntime fp32, same outputs as
-  torch; it served the most requests per second in benchmarks/service_load.py), ``torch``,
-  ``torch-bf16``, ``auto`` (see :func:`serving.predictors.factory.resolve_backend`) or ``onnx-int8``
-  (fastest, less accurate);
-* input limits: see :mod:`serving.api_types`.
+Run: ``bentoml serve serving.service:StanceFrame``. Settings are ``STANCEFRAME_*`` environment
+variables read into one :class:`serving.settings.ServiceSettings` in ``__init__`` (model names,
+per-batch time limit, backend, inference batch size, threads) plus the four BentoML fixes at class
+definition (workers, batching, max batch size, max latency); ``GET /model`` shows them. Input
+limits: :mod:`serving.api_types`; request envelope checks: :mod:`serving.http`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from typing import Annotated
@@ -39,11 +28,12 @@ from serving.api_types import (
 )
 from serving.http import RequestGuard, model_info_app, set_info_provider, set_unavailable
 from serving.results import ParagraphResult
+from serving.settings import ServiceSettings
 
 log = logging.getLogger("stanceframe.service")
 
-BATCHING = os.environ.get("STANCEFRAME_BATCHING", "1") != "0"
-WORKERS = int(os.environ.get("STANCEFRAME_WORKERS", "1"))
+# Read at import only for what BentoML fixes at class definition (see serving/settings.py).
+DEFINITION = ServiceSettings.from_env()
 
 REQUESTS = bentoml.metrics.Counter(
     name="stanceframe_paragraphs_total",
@@ -61,7 +51,7 @@ Paragraphs = Annotated[list[ParagraphIn], Field(min_length=1, max_length=MAX_PAR
 
 @bentoml.service(
     name="stanceframe",
-    workers=WORKERS,
+    workers=DEFINITION.workers,
     traffic={"timeout": 60},
 )
 class StanceFrame:
@@ -73,22 +63,18 @@ class StanceFrame:
         from serving.fallback import ModelPair
 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        threads = int(
-            os.environ.get("STANCEFRAME_THREADS", max(1, (os.cpu_count() or 1) // WORKERS))
-        )
+        self.settings = settings = ServiceSettings.from_env()
+        threads = settings.cpu_threads
         torch.set_num_threads(threads)
-        timeout = float(os.environ.get("STANCEFRAME_TIMEOUT_S", "5"))
         self.pair = ModelPair.load(
-            os.environ.get("STANCEFRAME_TRANSFORMER", "transformer"),
-            os.environ.get("STANCEFRAME_BASELINE", "baseline"),
-            timeout_s=timeout if timeout > 0 else None,
-            backend=os.environ.get("STANCEFRAME_BACKEND", "onnx"),
+            settings.transformer,
+            settings.baseline,
+            timeout_s=settings.timeout_s if settings.timeout_s > 0 else None,
+            backend=settings.backend,
             threads=threads,
         )
         if self.pair.transformer is not None:
-            self.pair.transformer.batch_size = int(
-                os.environ.get("STANCEFRAME_INFER_BATCH_SIZE", "8")
-            )
+            self.pair.transformer.batch_size = settings.infer_batch_size
         unavailable = None
         if not self.pair.ready:
             unavailable = (
@@ -114,7 +100,8 @@ class StanceFrame:
             "baseline": pair.baseline.describe() if pair.baseline else None,
             "baseline_error": pair.baseline_error,
             "timeout_s": pair.timeout_s,
-            "batching": BATCHING,
+            "batching": DEFINITION.batching,
+            "settings": dataclasses.asdict(self.settings),
         }
 
     def _answer(self, items: list[ParagraphIn]) -> list[ParagraphResult]:
@@ -139,9 +126,9 @@ class StanceFrame:
 
     @bentoml.api(
         route="/classify",
-        batchable=BATCHING,
-        max_batch_size=int(os.environ.get("STANCEFRAME_MAX_BATCH_SIZE", "64")),
-        max_latency_ms=int(os.environ.get("STANCEFRAME_MAX_LATENCY_MS", "3000")),
+        batchable=DEFINITION.batching,
+        max_batch_size=DEFINITION.max_batch_size,
+        max_latency_ms=DEFINITION.max_latency_ms,
     )
     def classify(self, paragraphs: Paragraphs) -> list[ParagraphOut]:
         """Classify a batch of paragraphs: frames with scores and figures with sentiment."""
