@@ -131,6 +131,10 @@ def data_export_labelstudio(
     model: Annotated[
         str | None, typer.Option(help="Model kind or name: attach its predictions.")
     ] = None,
+    with_labels: Annotated[
+        bool,
+        typer.Option(help="Existing labels as completed annotations (import gives them back)."),
+    ] = True,
     labels: LabelsOpt = None,
 ) -> None:
     """Write corpus paragraphs as Label Studio tasks plus the matching labelling config."""
@@ -145,7 +149,7 @@ def data_export_labelstudio(
         raise typer.Exit(1) from exc
     preds = _predict(model, [p.text for p in paragraphs]) if model else None
     try:
-        tasks = export_labelstudio(paragraphs, schema, preds)
+        tasks = export_labelstudio(paragraphs, schema, preds, with_labels=with_labels)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

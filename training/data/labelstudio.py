@@ -65,8 +65,13 @@ def export_labelstudio(
     predictions: Sequence[dict[str, Any]] | None = None,
     *,
     frame_threshold: float = 0.5,
+    with_labels: bool = True,
 ) -> list[dict[str, Any]]:
     """Label Studio tasks for ``paragraphs``, pre-annotated with ``predictions`` when given.
+
+    ``with_labels``: a paragraph's existing labels travel as a completed annotation, so a team
+    can review and correct them in Label Studio and import them back unchanged (export then
+    import is the identity on the corpus's records).
 
     ``predictions`` holds one dict per paragraph, as ``ParagraphResult.to_dict()`` returns it::
 
@@ -86,6 +91,9 @@ def export_labelstudio(
     tasks = []
     for i, para in enumerate(paragraphs):
         task: dict[str, Any] = {"data": _task_data(para)}
+        if with_labels:
+            gold = _prediction(labels_as_prediction(para), schema, frame_threshold)
+            task["annotations"] = [{"result": gold["result"], "was_cancelled": False}]
         if predictions is not None:
             try:
                 task["predictions"] = [_prediction(predictions[i], schema, frame_threshold)]

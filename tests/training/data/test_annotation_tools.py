@@ -170,8 +170,8 @@ def test_config_names_come_from_the_schema_not_the_code():
 
 
 # --------------------------------------------------------------------------------- export
-def test_export_without_predictions_has_task_data_only(schema):
-    [task, *_] = export_labelstudio(PARAS, schema)
+def test_export_without_predictions_or_labels_has_task_data_only(schema):
+    [task, *_] = export_labelstudio(PARAS, schema, with_labels=False)
     assert task == {
         "data": {
             "id": "p1",
@@ -237,8 +237,23 @@ def test_export_rejects_foreign_labels_and_count_mismatch(schema):
 
 
 # ------------------------------------------------------------------------------ round trip
+def test_export_then_import_is_the_identity_on_labelled_records(tmp_path, schema, registry):
+    back, problems = run_import(tmp_path, export_labelstudio(PARAS, schema), schema, registry)
+    assert errors(problems) == []
+    assert [p.to_dict() for p in back] == [p.to_dict() for p in PARAS]
+
+
+def test_export_then_import_is_the_identity_on_the_transfer_set(tmp_path, schema, registry):
+    paras, _ = read_corpus([REPO / "labels/corpus/transfer/transfer.jsonl"], schema)
+    back, problems = run_import(tmp_path, export_labelstudio(paras, schema), schema, registry)
+    assert errors(problems) == [] and len(back) == len(paras) > 400
+    assert [p.to_dict() for p in back] == [p.to_dict() for p in paras]
+
+
 def test_round_trip_export_annotate_import(tmp_path, schema, registry):
-    tasks = export_labelstudio(PARAS, schema, [labels_as_prediction(p) for p in PARAS])
+    tasks = export_labelstudio(
+        PARAS, schema, [labels_as_prediction(p) for p in PARAS], with_labels=False
+    )
     exported = []
     for tid, task in enumerate(tasks, start=1):
         # The annotator accepts the pre-annotation: Label Studio copies it into an annotation.
