@@ -1,5 +1,8 @@
-"""Label Studio: the labelling config (generated from the schema), task export and annotation
-import."""
+"""Label Studio: task export and annotation import.
+
+The labelling config and the prediction format live in :mod:`serving.labelstudio` (shared with
+the service's ML backend); ``labelstudio_config`` is re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,15 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from serving.figures import FigureRegistry
+from serving.labelstudio import (
+    FIGURE_TAG,
+    FRAMES_TAG,
+    SENTIMENT_TAG,
+    labelstudio_config,
+    ls_prediction,
+)
 from serving.schema import LabelSchema
 from training.data.corpus import (
     REQUIRED_FIELDS,
@@ -18,47 +27,9 @@ from training.data.corpus import (
 )
 from training.data.spans import DATA_FIELDS, Span, assemble_paragraph, span_problems
 
-TEXT_TAG = "text"
-FRAMES_TAG = "frames"
-SENTIMENT_TAG = "sentiment"
-FIGURE_TAG = "figure"
+__all__ = ["export_labelstudio", "import_labelstudio", "labels_as_prediction", "labelstudio_config"]
 
 
-_PALETTE = ("#d62728", "#7f7f7f", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
-
-
-# ---------------------------------------------------------------------------------------- config
-def labelstudio_config(schema: LabelSchema) -> str:
-    """Label Studio labelling config (XML) for ``schema``: frames, sentiment spans, figure names."""
-    view = ET.Element("View")
-    ET.SubElement(view, "Header", value="Frames (none, one or several)")
-    ET.SubElement(view, "Text", name=TEXT_TAG, value="$text")
-    frames = ET.SubElement(
-        view, "Choices", name=FRAMES_TAG, toName=TEXT_TAG, choice="multiple", showInline="true"
-    )
-    for frame in schema.frames:
-        ET.SubElement(frames, "Choice", value=frame.name, hint=frame.description)
-    ET.SubElement(view, "Header", value="Sentiment toward each named person (select the mention)")
-    labels = ET.SubElement(view, "Labels", name=SENTIMENT_TAG, toName=TEXT_TAG)
-    for i, sentiment in enumerate(schema.sentiments):
-        ET.SubElement(labels, "Label", value=sentiment, background=_PALETTE[i % len(_PALETTE)])
-    region = ET.SubElement(view, "View", visibleWhen="region-selected")
-    ET.SubElement(region, "Header", value="Canonical name of the selected person")
-    ET.SubElement(
-        region,
-        "TextArea",
-        name=FIGURE_TAG,
-        toName=TEXT_TAG,
-        perRegion="true",
-        editable="true",
-        maxSubmissions="1",
-        placeholder="Canonical name, as in labels/figures.yaml",
-    )
-    ET.indent(view)
-    return ET.tostring(view, encoding="unicode") + "\n"
-
-
-# ---------------------------------------------------------------------------------------- export
 def export_labelstudio(
     paragraphs: Sequence[Paragraph],
     schema: LabelSchema,
@@ -92,11 +63,11 @@ def export_labelstudio(
     for i, para in enumerate(paragraphs):
         task: dict[str, Any] = {"data": _task_data(para)}
         if with_labels:
-            gold = _prediction(labels_as_prediction(para), schema, frame_threshold)
+            gold = ls_prediction(labels_as_prediction(para), schema, frame_threshold)
             task["annotations"] = [{"result": gold["result"], "was_cancelled": False}]
         if predictions is not None:
             try:
-                task["predictions"] = [_prediction(predictions[i], schema, frame_threshold)]
+                task["predictions"] = [ls_prediction(predictions[i], schema, frame_threshold)]
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"prediction for paragraph '{para.id}': {exc}") from exc
         tasks.append(task)
@@ -134,81 +105,6 @@ def _task_data(para: Paragraph) -> dict[str, Any]:
     }
 
 
-def _prediction(pred: dict[str, Any], schema: LabelSchema, threshold: float) -> dict[str, Any]:
-    """One Label Studio prediction entry (model_version, score, result) from a predictor dict."""
-    frames, confidences = _present_frames(pred["frames"], schema, threshold)
-    result: list[dict[str, Any]] = [
-        {
-            "id": "frames",
-            "from_name": FRAMES_TAG,
-            "to_name": TEXT_TAG,
-            "type": "choices",
-            "value": {"choices": frames},
-        }
-    ]
-    for i, fig in enumerate(pred["figures"]):
-        if fig["sentiment"] not in schema.sentiment2id:
-            raise ValueError(f"unknown sentiment '{fig['sentiment']}'")
-        score = float((fig.get("scores") or {}).get(fig["sentiment"], 1.0))
-        confidences.append(score)
-        result.extend(_figure_results(f"fig{i}", fig, score))
-    return {
-        "model_version": str(pred["model_version"]),
-        "score": round(min(confidences, default=1.0), 4),
-        "result": result,
-    }
-
-
-def _present_frames(
-    frames: dict[str, float] | list[Any], schema: LabelSchema, threshold: float
-) -> tuple[list[str], list[float]]:
-    """The present frames and the confidence of each yes/no frame decision."""
-    decisions = _frame_decisions(frames, threshold)
-    unknown = sorted(str(label) for label, _, _ in decisions if label not in schema.frame2id)
-    if unknown:
-        raise ValueError(f"unknown frame(s) {unknown} (schema has {schema.frame_names})")
-    present = [label for label, _, yes in decisions if yes]
-    confidences = [max(score, 1.0 - score) for _, score, _ in decisions]
-    return present, confidences
-
-
-def _frame_decisions(
-    frames: dict[str, float] | list[Any], threshold: float
-) -> list[tuple[str, float, bool]]:
-    """``(label, score, present)`` for each frame of any accepted prediction shape."""
-    if isinstance(frames, dict):
-        return [(label, float(s), float(s) >= threshold) for label, s in frames.items()]
-    out = []
-    for item in frames:
-        if isinstance(item, str):
-            out.append((item, 1.0, True))
-        else:
-            score = float(item["score"])
-            out.append((item["label"], score, bool(item.get("present", score >= threshold))))
-    return out
-
-
-def _figure_results(region_id: str, fig: dict[str, Any], score: float) -> list[dict[str, Any]]:
-    """A sentiment span and its per-region canonical-name text area, linked by ``region_id``."""
-    span = {"start": int(fig["start"]), "end": int(fig["end"])}
-    common = {"id": region_id, "to_name": TEXT_TAG, "score": round(score, 4)}
-    return [
-        {
-            **common,
-            "from_name": SENTIMENT_TAG,
-            "type": "labels",
-            "value": {**span, "text": fig["mention"], "labels": [fig["sentiment"]]},
-        },
-        {
-            **common,
-            "from_name": FIGURE_TAG,
-            "type": "textarea",
-            "value": {**span, "text": [fig["name"]]},
-        },
-    ]
-
-
-# ------------------------------------------------------------------------ Label Studio import
 def import_labelstudio(
     export: str | Path | list[Any],
     schema: LabelSchema,
