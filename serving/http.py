@@ -247,15 +247,17 @@ class RequestGuard:
         await self.app(scope, replay, _Rewrite(send, 400, _flatten_validation_error))
 
     def document(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """The OpenAPI document with the guard's own answers on every guarded route."""
+        """The OpenAPI document with the guard's own answers on every POST it guards."""
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         schemas["Error"] = ERROR_SCHEMA
         ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        for path in self.fields:
-            post = spec.get("paths", {}).get(path, {}).get("post")
+        for path, item in spec.get("paths", {}).items():
+            post = item.get("post") if isinstance(item, dict) else None
             if post is None:
                 continue
             for status, why in GUARD_RESPONSES.items():
+                if status == "503" and path not in self.fields:
+                    continue  # only the classification routes need a model
                 post.setdefault("responses", {})[status] = {"description": why, **ref}
         return spec
 

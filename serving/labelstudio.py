@@ -124,6 +124,3 @@ def _figure_results(region_id: str, fig: dict[str, Any], score: float) -> list[d
             "value": {**span, "text": [fig["name"]]},
         },
     ]
-
-
-# ------------------------------------------------------------------------ Label Studio import

@@ -27,6 +27,7 @@ from serving.api_types import (
     ParagraphOut,
 )
 from serving.http import RequestGuard, model_info_app, set_info_provider, set_unavailable
+from serving.labelstudio_backend import ml_backend_app
 from serving.results import ParagraphResult
 from serving.settings import ServiceSettings
 
@@ -75,6 +76,7 @@ class StanceFrame:
         )
         if self.pair.transformer is not None:
             self.pair.transformer.batch_size = settings.infer_batch_size
+        self._attach_labelstudio()
         unavailable = None
         if not self.pair.ready:
             unavailable = (
@@ -84,6 +86,39 @@ class StanceFrame:
             log.error("not ready: %s", unavailable)
         set_unavailable(unavailable)
         set_info_provider(self.describe)
+
+    def _attach_labelstudio(self) -> None:
+        """The Label Studio ML backend's view of this service, with a baseline retrainer."""
+        from pathlib import Path
+
+        from serving.labelstudio_backend import Backend, attach
+        from serving.retrain import DEFAULT_COMMAND, Retrainer, default_folder
+
+        settings = self.settings
+        self.retrainer = Retrainer(
+            Path(settings.labelstudio_dir) if settings.labelstudio_dir else default_folder(),
+            settings.retrain_command or DEFAULT_COMMAND,
+            on_done=self._reload_baseline,
+        )
+        attach(
+            Backend(
+                predict=lambda texts: self.pair.predict(texts),
+                schema=lambda: self.pair.schema,
+                version=lambda: (self.pair.transformer or self.pair.baseline).version,
+                retrainer=self.retrainer,
+            )
+        )
+
+    def _reload_baseline(self) -> None:
+        """Hot-swap the baseline for the newest stored version (after a retraining run)."""
+        from serving.predictors.factory import load_predictor
+
+        new = load_predictor(self.settings.baseline)
+        current = self.pair.transformer or self.pair.baseline
+        if current is not None and new.schema.frame_names != current.schema.frame_names:
+            raise ValueError("retrained baseline has another label set; not swapped in")
+        self.pair.baseline = new
+        log.info("baseline swapped in: %s", new.version)
 
     def __is_ready__(self) -> bool:
         return self.pair.ready
@@ -179,4 +214,5 @@ def _check_article(parts: list[tuple[int, int, str]]) -> None:
 
 RequestGuard.fields = {"/classify": {"paragraphs"}, "/classify_article": {"article"}}
 StanceFrame.add_asgi_middleware(RequestGuard)
+StanceFrame.mount_asgi_app(ml_backend_app(), path="/labelstudio")
 StanceFrame.mount_asgi_app(model_info_app(), path="/")

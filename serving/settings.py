@@ -33,6 +33,13 @@ class ServiceSettings:
     batching: bool = True
     max_batch_size: int = 64
     max_latency_ms: int = 3000
+    labelstudio_dir: str = ""
+    """Where Label Studio annotations from the webhook are kept; empty means
+    ``$BENTOML_HOME/stanceframe-labelstudio``."""
+    retrain_command: str = ""
+    """The command the webhook runs to retrain the baseline (``--extra FILE`` is appended per
+    project); empty means :data:`serving.retrain.DEFAULT_COMMAND` (``stanceframe train`` with
+    ``training/configs/baseline.yaml``)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:

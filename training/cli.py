@@ -261,6 +261,12 @@ def train_cmd(
         list[str] | None, typer.Option("--set", help="Override a config value: key.sub=value")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the metrics JSON here.")] = None,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="More training data: a Label Studio export (.json) or annotated JSONL; repeat."
+        ),
+    ] = None,
 ) -> None:
     """Train a model from a config into the BentoML model store (or cross-validate with --cv)."""
     import yaml
@@ -276,6 +282,8 @@ def train_cmd(
     if newsmtsc:
         overrides["data.newsmtsc"] = str(newsmtsc)
     cfg = load_config(config, overrides)
+    if extra:
+        cfg.data.train = [*cfg.data.train, *_extra_training_files(extra, cfg.data.labels_dir)]
     if cv:
         summary = cross_validate(cfg, cv)
         report = summary
@@ -309,6 +317,30 @@ def train_cmd(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def _extra_training_files(extra: list[Path], labels_dir: str | None) -> list[str]:
+    """Label Studio exports become corpus JSONL (records with errors reported and left out);
+    JSONL passes through. Written beside nothing: a temporary folder for this run."""
+    import tempfile
+
+    from training.data.labelstudio import import_labelstudio, write_paragraphs
+
+    schema, registry = _schema_and_registry(Path(labels_dir) if labels_dir else None)
+    folder = Path(tempfile.mkdtemp(prefix="stanceframe-extra-"))
+    files = []
+    for i, path in enumerate(extra):
+        if path.suffix.lower() != ".json":
+            files.append(str(path))
+            continue
+        paragraphs, problems = import_labelstudio(path, schema, registry)
+        for p in problems:
+            if p.severity == "error":
+                typer.echo(f"{p.path}:{p.line}: {p.message}", err=True)
+        target = folder / f"extra-{i}.jsonl"
+        write_paragraphs(paragraphs, target)
+        files.append(str(target))
+    return files
 
 
 @app.command("evaluate")
