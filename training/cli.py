@@ -320,8 +320,8 @@ def train_cmd(
 
 
 def _extra_training_files(extra: list[Path], labels_dir: str | None) -> list[str]:
-    """Label Studio exports become corpus JSONL (records with errors reported and left out);
-    JSONL passes through. Written beside nothing: a temporary folder for this run."""
+    """Label Studio exports become corpus JSONL in a temporary folder (records with errors are
+    reported and left out); annotated JSONL passes through unchanged."""
     import tempfile
 
     from training.data.labelstudio import import_labelstudio, write_paragraphs
