@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from serving.model import StanceFrameModel, build_encoder, encode, resolve_base_model
@@ -47,3 +48,19 @@ def test_frame_logits_are_the_max_over_a_paragraphs_windows():
     assert frames.shape == (2, 3) and sentiments.shape == (0, 3)
     first = per_window[batch.window_para == 0].max(0).values
     assert torch.allclose(frames[0], first)
+
+
+def test_baseline_estimators_follow_scikit_learn_conventions():
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from serving.estimators import FigureSentimentClassifier, FrameClassifier
+
+    for est in (FrameClassifier(min_df=1, threshold_folds=2), FigureSentimentClassifier()):
+        params = est.get_params()
+        twin = clone(est)
+        assert twin.get_params() == params and twin is not est
+        with pytest.raises(NotFittedError):
+            check_is_fitted(est)
+        assert est.set_params(**params) is est

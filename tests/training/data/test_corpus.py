@@ -123,3 +123,19 @@ def test_non_string_labels_are_reported_not_crashed(tmp_path, schema):
     errors, _ = errors_of(tmp_path, schema, [record(1, frames=[["x"]], figures=[fig])])
     messages = " | ".join(e.message for e in errors)
     assert "unknown frame" in messages and "start/end must be integers" in messages
+
+
+def test_data_validate_and_stats_end_to_end(tmp_path):
+    from typer.testing import CliRunner
+
+    from training.cli import app
+
+    good = write_jsonl(tmp_path / "good.jsonl", [record(1), record(2, frames=["london_elite"])])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [record(3), "{oops", record(4, frames=["nope"])])
+    ok = CliRunner().invoke(app, ["data", "validate", str(good)])
+    assert ok.exit_code == 0 and "2 valid paragraphs, 0 errors" in ok.output
+    fail = CliRunner().invoke(app, ["data", "validate", str(bad)])
+    assert fail.exit_code == 1
+    assert f"{bad}:2: error: invalid JSON" in fail.output and f"{bad}:3: error" in fail.output
+    stats = CliRunner().invoke(app, ["data", "stats", str(good)])
+    assert stats.exit_code == 0 and "london_elite" in stats.output and "2" in stats.output

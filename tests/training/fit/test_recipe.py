@@ -139,3 +139,33 @@ def test_transfer_set_is_evaluated_and_stored_beside_the_gold(tiny_corpus):
     result = train(cfg, save=False)
     assert 0.0 <= result.transfer_metrics["frames"]["macro_f1"] <= 1.0
     assert result.predictor.info["transfer_metrics"] == result.transfer_metrics
+
+
+def _tiny_transformer(tiny_corpus, **extra):
+    return load_config(
+        REPO / "training" / "configs" / "tiny.yaml",
+        {
+            "data.train": [str(tiny_corpus["train"])],
+            "data.gold": [],
+            "data.labels_dir": str(REPO / "labels"),
+            "data.transfer": [],
+            "data.dev_pool": [],
+            **extra,
+        },
+    )
+
+
+def test_early_stopping_ends_training_when_dev_stops_improving(tiny_corpus):
+    frozen = {"transformer.learning_rate": 0.0, "transformer.head_learning_rate": 0.0}
+    cfg = _tiny_transformer(
+        tiny_corpus, **frozen, **{"transformer.epochs": 6, "transformer.patience": 1}
+    )
+    history = train(cfg, save=False).predictor.info["history"]
+    assert len(history) == 2  # epoch 2 did not beat epoch 1: stop
+
+
+def test_deadline_stops_training_after_the_epoch_in_flight(tiny_corpus):
+    cfg = _tiny_transformer(
+        tiny_corpus, **{"transformer.epochs": 6, "transformer.max_train_minutes": 1e-6}
+    )
+    assert len(train(cfg, save=False).predictor.info["history"]) == 1
