@@ -78,6 +78,9 @@ class FigureRegistry:
     figures: list[Figure]
     titles: tuple[str, ...] = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Dame", "Lady", "Lord")
     given_names: frozenset[str] = frozenset()
+    place_words: frozenset[str] = frozenset()
+    """Last words that make a "Given Surname" pair a place or a body ("George Street",
+    "John Smith House"), not a person."""
     _by_name: dict[str, Figure] = field(default_factory=dict, repr=False)
     _surfaces: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _by_surname: dict[str, list[Figure]] = field(default_factory=dict, repr=False)
@@ -142,13 +145,15 @@ class FigureRegistry:
             )
         titles = tuple(data.get("titles") or cls.titles)
         given = frozenset(data.get("given_names") or ()) | given_names
-        return cls(figures=figures, titles=titles, given_names=given)
+        places = frozenset(data.get("place_words") or ())
+        return cls(figures=figures, titles=titles, given_names=given, place_words=places)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialisable form (saved inside every model)."""
         return {
             "titles": list(self.titles),
             "given_names": sorted(self.given_names),
+            "place_words": sorted(self.place_words),
             "figures": [{**asdict(f), "aliases": list(f.aliases)} for f in self.figures],
         }
 
@@ -257,6 +262,8 @@ class FigureRegistry:
         for w in _WORD_START.finditer(text):
             m = self._person_regex.match(text, w.start())
             if m is None or overlaps(m.start(), m.end()):
+                continue
+            if m.group(0).split()[-1] in self.place_words:
                 continue
             if m.group("iname"):  # "J. Corbyn": only as a registered figure
                 fig = self._variant(m.group("initial"), m.group("isurname"), initial=True)

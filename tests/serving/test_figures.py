@@ -232,3 +232,17 @@ def test_context_person_takes_a_surname_shared_with_a_registered_figure(registry
     context = ["Tom Ashworth"]
     [m] = registry.first_mentions("Mr Ashworth said HQ never called.", context)
     assert (m.name, m.registered) == ("Tom Ashworth", False)
+
+
+def test_place_words_end_a_pair_that_is_not_a_person():
+    reg = FigureRegistry.from_dict(
+        {"figures": [], "place_words": ["Street", "House"]}, frozenset({"George", "John", "Sarah"})
+    )
+    text = "Activists met on George Street and at John Smith House with Sarah Okafor."
+    assert [m.name for m in reg.first_mentions(text)] == ["Sarah Okafor"]
+
+
+def test_people_outside_the_registry_with_given_names_of_many_origins(registry):
+    text = "Humza Yousaf, Kemi Badenoch, Rhun ap Iorwerth and Thangam Debbonaire spoke."
+    names = [m.name for m in registry.first_mentions(text)]
+    assert names == ["Humza Yousaf", "Kemi Badenoch", "Rhun ap Iorwerth", "Thangam Debbonaire"]
