@@ -108,7 +108,8 @@ GUARD_RESPONSES = {
     "408": "The request body did not arrive in time.",
     "413": "The request body is over the size limit.",
     "415": "Not application/json, or a content encoding such as gzip.",
-    "503": "No model is loaded (the message says why); retry after the Retry-After seconds.",
+    "503": "No model is loaded, or the service is overloaded (the message says which); retry "
+    "after the Retry-After seconds.",
 }
 
 
@@ -133,19 +134,32 @@ def _flatten_validation_error(body: Any) -> Any:
     return body
 
 
-class _Rewrite:
-    """An ASGI ``send`` that buffers a JSON response with one status and rewrites its body."""
+RETRY_AFTER_S = 5
 
-    def __init__(self, send, status: int, rewrite: Callable[[Any], Any]):
+
+def _overloaded(body: Any) -> dict[str, str]:
+    """BentoML sheds load with a 503 whose message says nothing; say what happened."""
+    return {
+        "error": "overloaded: the request queue is longer than the service's latency limit; "
+        f"retry after {RETRY_AFTER_S} s or send smaller batches"
+    }
+
+
+class _Rewrite:
+    """An ASGI ``send`` that buffers a JSON response with one of the given statuses and rewrites
+    its body (``rewrites``: status -> function of the decoded body)."""
+
+    def __init__(self, send, rewrites: dict[int, Callable[[Any], Any]]):
         self.send = send
-        self.status = status
-        self.rewrite = rewrite
+        self.rewrites = rewrites
+        self.rewrite: Callable[[Any], Any] | None = None
         self.start: dict[str, Any] | None = None
         self.body = bytearray()
 
     async def __call__(self, message) -> None:
         if message["type"] == "http.response.start":
-            if message["status"] != self.status:
+            self.rewrite = self.rewrites.get(message["status"])
+            if self.rewrite is None:
                 self.start = None
                 await self.send(message)
                 return
@@ -166,6 +180,8 @@ class _Rewrite:
             (k, v) for k, v in self.start.get("headers", []) if k.lower() != b"content-length"
         ]
         headers.append((b"content-length", str(len(body)).encode()))
+        if self.start["status"] == 503 and not any(k.lower() == b"retry-after" for k, _ in headers):
+            headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
         await self.send({**self.start, "headers": headers})
         await self.send({"type": "http.response.body", "body": body})
 
@@ -201,7 +217,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         if scope["method"] == "GET" and scope.get("path") == "/docs.json":
-            await self.app(scope, receive, _Rewrite(send, 200, self.document))
+            await self.app(scope, receive, _Rewrite(send, {200: self.document}))
             return
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
@@ -244,7 +260,8 @@ class RequestGuard:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, _Rewrite(send, 400, _flatten_validation_error))
+        rewrites = {400: _flatten_validation_error, 503: _overloaded}
+        await self.app(scope, replay, _Rewrite(send, rewrites))
 
     def document(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The OpenAPI document with the guard's own answers on every POST it guards."""

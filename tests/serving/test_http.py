@@ -86,3 +86,29 @@ def test_guard_answers_any_body_with_200_or_a_4xx_message(body):
 def test_any_nesting_beyond_the_limit_is_a_400(depth):
     status, out = _call(RequestGuard(_ok_app), [b"[" * depth])
     assert status == 400 and b"nested" in out
+
+
+def test_a_503_from_the_service_says_overloaded_and_carries_retry_after():
+    async def shedding_app(scope, receive, send):
+        await receive()
+        body = b'{"error": "An unexpected error has occurred, please check the server log."}'
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/classify",
+        "headers": [(b"content-type", b"application/json")],
+    }
+    asyncio.run(RequestGuard(shedding_app)(scope, receive, send))
+    assert sent[0]["status"] == 503 and (b"retry-after", b"5") in sent[0]["headers"]
+    assert b"overloaded" in sent[1]["body"]
