@@ -482,6 +482,37 @@ def label_cmd(
     typer.echo(summary.line())
 
 
+@app.command("suggest")
+def suggest_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="Files or folders, as `label` reads.")],
+    out: Annotated[Path, typer.Option(help="Label Studio tasks JSON to write.")],
+    n: Annotated[int, typer.Option("--n", help="How many paragraphs to suggest.")] = 100,
+    model: Annotated[str, typer.Option(help="Model whose predictions go with the tasks.")] = (
+        "transformer"
+    ),
+    second_model: Annotated[
+        str, typer.Option(help="Second opinion for the disagreement term.")
+    ] = "baseline",
+    max_similarity: Annotated[
+        float, typer.Option(help="Skip paragraphs this similar (TF-IDF cosine) to a pick.")
+    ] = 0.8,
+    text_field: Annotated[str, typer.Option(help="Text field or column.")] = "text",
+    id_field: Annotated[str, typer.Option(help="Id field or column.")] = "id",
+) -> None:
+    """Rank unlabelled paragraphs by what an annotation would teach; write the top N as tasks."""
+    from training.batch.readers import LabelError, LabelOptions
+    from training.batch.suggest import suggest, write_tasks
+
+    options = LabelOptions(text_field=text_field, id_field=id_field, progress=False)
+    try:
+        picks, bad, schema = suggest(inputs, n, model, second_model, max_similarity, options)
+    except (LabelError, LookupError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    written = write_tasks(picks, schema, out)
+    typer.echo(f"suggested {written} paragraphs ({bad} unreadable rows skipped) -> {out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
