@@ -22,14 +22,15 @@ SAMPLE = {
     "paragraphs": [
         {
             "id": "sample-1",
-            "text": "Senior aides in the leader's office sent activists to seats Labour could "
-            "never win, Ruth Smeeth said, and Jeremy Corbyn must take responsibility.",
+            "text": "Defeated candidates blamed Jeremy Corbyn's office for sending activists to "
+            "seats Labour could never win.",
         },
         {
             "id": "sample-2",
-            "text": "The organising unit insists its volunteers held the line in Putney, "
-            "where Labour won its only gain of the night.",
+            "text": "Candidates who lost their seats said head office had ignored every warning "
+            "from the doorstep, and that the leader must take responsibility.",
         },
+        {"id": "sample-3", "text": "Labour won Putney, its only gain of the night."},
     ]
 }
 
