@@ -12,7 +12,7 @@ export TOKENIZERS_PARALLELISM ?= false
 NEWSMTSC ?=
 PORT    ?= 3000
 
-.PHONY: setup up train serve build test lint format clean
+.PHONY: setup up train serve build test lint format clean labelstudio-env
 
 $(BIN)/stanceframe: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,13 @@ serve: setup  ## serve the stored models without training
 
 build: setup  ## build a Bento with the service and both stored models
 	$(BIN)/bentoml build
+
+# Label Studio for the integration test, in its own venv: its pins (Django and friends) are not ours.
+.venv-labelstudio/bin/label-studio:
+	$(PY) -m venv .venv-labelstudio
+	.venv-labelstudio/bin/pip install -q "label-studio>=1.23,<1.24"
+
+labelstudio-env: .venv-labelstudio/bin/label-studio  ## install Label Studio for tests/integration
 
 test: setup  ## run the test suite
 	$(BIN)/pytest -q
