@@ -1,14 +1,12 @@
 """A real Label Studio server with stanceframe connected as its ML backend (no mocks).
 
 Label Studio runs from its own virtual environment (``make labelstudio-env`` makes
-``.venv-labelstudio``), because its pins (Django and friends) are not ours to share; the test only
-talks to it over HTTP on localhost, with SQLite in a temporary folder. Skipped, saying so, when
-that environment is absent (as in ``.ci/run`` for now).
-
-Status: against Label Studio 1.23.2 the server starts, the project is created with the generated
-config and the tasks import, but registering the localhost ML backend is refused (403, SSRF block
-of 127.0.0.0/8) when the server is started from pytest, although the same environment
-(``ML_BLOCK_LOCAL_IP=false``) is accepted from a plain script. Unresolved; see the README.
+``.venv-labelstudio``; ``.ci/run`` does), because its pins (Django and friends) are not ours to
+share. The test talks to it over HTTP on localhost, with SQLite in a temporary folder, and checks
+the whole loop: a project with the generated config, tasks imported, stanceframe connected as the
+ML backend, predictions retrieved and valid against the config, annotations submitted, the export
+imported back by ``stanceframe data import-labelstudio``. Skipped, saying so, when that
+environment is absent.
 """
 
 import json
@@ -52,9 +50,10 @@ def label_studio(tmp_path_factory):
         **os.environ,
         "LABEL_STUDIO_BASE_DATA_DIR": str(data),
         "DJANGO_DB": "sqlite",
-        # the ML backend (stanceframe) runs on localhost, which Label Studio blocks by default
+        # stanceframe runs on localhost, which Label Studio refuses by default (SSRF protection)
+        # both as an ML backend and as the target of the ML backend's training webhook
         "ML_BLOCK_LOCAL_IP": "false",
-        "LABEL_STUDIO_ML_BLOCK_LOCAL_IP": "false",
+        "SSRF_PROTECTION_ENABLED": "false",
     }
     log = (data / "server.log").open("w")
     proc = subprocess.Popen(
@@ -103,8 +102,7 @@ def label_studio(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        if not os.environ.get("STANCEFRAME_KEEP_LABEL_STUDIO"):
-            shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _ok(resp: httpx.Response) -> dict | list:
