@@ -106,7 +106,7 @@ class FigureRegistry:
         first = f"(?=[{re.escape(firsts)}])" if firsts else ""
         self._regex = re.compile(
             rf"{first}(?<![{_NAME_CHARS}])(?:(?P<title>{title_alt})\.?\s+)?(?P<name>{name_alt})"
-            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ])"
+            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ0-9])"
         )
         self._all_given_names = self.given_names | {f.given_name for f in self.figures}
         # The given name is any capitalised word, checked against the set in code: a set lookup
@@ -116,7 +116,7 @@ class FigureRegistry:
             rf"(?:(?P<title>{title_alt})\.?\s+(?P<tname>(?:{_CAP_WORD}\s+)?{_CAP_WORD})"
             rf"|(?P<gname>(?P<given>{_CAP_WORD})\s+{surname}(?:\s+{_CAP_WORD})?)"
             rf"|(?P<iname>(?P<initial>[A-Z])\.\s*(?P<isurname>{_CAP_WORD})))"
-            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ])"
+            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ0-9])"
         )
         self._folded = {}
         for fig in self.figures:
@@ -355,7 +355,7 @@ def _within(a: str, b: str, k: int) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _surname_regex(surname: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![{_NAME_CHARS}]){re.escape(surname)}(?![A-Za-zÀ-ÖØ-öø-ÿ])")
+    return re.compile(rf"(?<![{_NAME_CHARS}]){re.escape(surname)}(?![A-Za-zÀ-ÖØ-öø-ÿ0-9])")
 
 
 def load_given_names(path: str | Path) -> frozenset[str]:

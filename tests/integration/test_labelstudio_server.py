@@ -11,8 +11,10 @@ environment is absent.
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -111,11 +113,27 @@ def _ok(resp: httpx.Response) -> dict | list:
 
 
 def test_label_studio_gets_valid_predictions_and_the_annotations_come_back(
-    label_studio, trained_models, tmp_path
+    label_studio, trained_models, tiny_corpus, tmp_path
 ):
     config = labelstudio_config(load_schema())
     allowed = {el.get("name") for el in ET.fromstring(config).iter() if el.get("name")}
-    with real_server() as service:
+    # Label Studio's ML webhook retrains on each annotation: into another model name, on the tiny
+    # corpus, so the store's baseline that other tests pin is left alone.
+    retrain = " ".join(
+        [
+            shlex.quote(sys.executable),
+            "-m training.cli train --config training/configs/baseline.yaml",
+            "--set model_name=stanceframe-baseline-it",
+            f"--set data.train=[{tiny_corpus['train']}] --set data.gold=[]",
+            "--set data.transfer=[] --set data.dev_pool=[] --set baseline.min_df=1",
+            f"--set baseline.threshold_folds=3 --set data.labels_dir={REPO / 'labels'}",
+        ]
+    )
+    env = {
+        "STANCEFRAME_RETRAIN_COMMAND": retrain,
+        "STANCEFRAME_LABELSTUDIO_DIR": str(tmp_path / "ls-annotations"),
+    }
+    with real_server(**env) as service:
         project = _ok(
             label_studio.post(
                 "/api/projects", json={"title": "stanceframe", "label_config": config}
