@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from serving.labelstudio import labelstudio_config
 from serving.schema import load_schema
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, stop_process
 from tests.serving.test_service import real_server
 from training.cli import app
 
@@ -98,11 +98,7 @@ def label_studio(tmp_path_factory):
         )
         yield client
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
         shutil.rmtree(data, ignore_errors=True)
 

@@ -1,14 +1,13 @@
 """The BentoML service in-process (ASGI test client) and as a real `bentoml serve` subprocess."""
 
 import os
-import subprocess
 from contextlib import contextmanager
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 from training.up import start_server
 
 GOOD = {"paragraphs": [{"id": "p1", "text": "Jeremy Corbyn's aides were blamed by Ms Smeeth."}]}
@@ -149,11 +148,7 @@ def real_server(**env):
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 20)
 
 
 @pytest.mark.slow
