@@ -106,7 +106,7 @@ def _naive_path(texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
         device="cpu",
     )
     load_s = time.perf_counter() - started
-    tokenize = {"truncation": True, "max_length": int(info["config"]["transformer"]["max_length"])}
+    tokenize = {"truncation": True, "max_length": int(info.setting("transformer", "max_length"))}
     subset = texts[: args.naive_n]
     pipe(subset[0], tokenize_kwargs=tokenize)  # warm-up
     started = time.perf_counter()

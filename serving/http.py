@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -200,15 +200,15 @@ class RequestGuard:
     ``fields`` maps a route to its allowed top-level fields; unknown ones get a 400 naming them.
     """
 
-    fields: dict[str, set[str]] = {}
-
     def __init__(
         self,
         app,
+        fields: Mapping[str, Collection[str]] | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         body_timeout_s: float = BODY_TIMEOUT_S,
     ):
         self.app = app
+        self.fields = {route: set(names) for route, names in (fields or {}).items()}
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
 

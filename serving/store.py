@@ -15,6 +15,8 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from serving.model_info import ModelInfo
+
 INFO_FILE = "stanceframe.json"
 DEFAULT_NAMES = {"transformer": "stanceframe-transformer", "baseline": "stanceframe-baseline"}
 
@@ -41,21 +43,21 @@ def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]
     return flat
 
 
-def save_model(name: str, info: dict[str, Any], write: Callable[[Path], None]) -> str:
+def save_model(name: str, info: ModelInfo, write: Callable[[Path], None]) -> str:
     """Create a new version of ``name`` in the store; ``write(folder)`` writes the artefacts.
 
     Returns the new tag (``name:version``).
     """
     import bentoml
 
-    labels = {"kind": str(info["kind"]), "schema_version": str(info["schema"]["version"])}
-    metadata = _flat_metrics(info.get("dev_metrics", {}), "dev.")
-    metadata["data_hash"] = info.get("data_hash", "")
+    labels = {"kind": info.kind, "schema_version": info.schema.version}
+    metadata: dict[str, Any] = _flat_metrics(dict(info.dev_metrics), "dev.")
+    metadata["data_hash"] = info.data_hash
     with bentoml.models.create(name, labels=labels, metadata=metadata) as model:
         folder = Path(model.path)
         write(folder)
-        info = {**info, "tag": str(model.tag)}
-        (folder / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+        stored = info.replace(tag=str(model.tag)).to_dict()
+        (folder / INFO_FILE).write_text(json.dumps(stored, indent=2, default=str), encoding="utf-8")
     return str(model.tag)
 
 
@@ -73,7 +75,7 @@ def refuse_legacy(folder: Path) -> None:
             )
 
 
-def find_model(name_or_tag: str) -> tuple[Path, dict[str, Any]]:
+def find_model(name_or_tag: str) -> tuple[Path, ModelInfo]:
     """Folder and info of a stored model: a kind (``transformer``/``baseline``), a name (its
     latest version) or a tag.
 
@@ -92,9 +94,11 @@ def find_model(name_or_tag: str) -> tuple[Path, dict[str, Any]]:
     if not info_path.exists():
         raise LookupError(f"model '{model.tag}' has no {INFO_FILE}; not a stanceframe model")
     refuse_legacy(folder)
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    info["tag"] = str(model.tag)
-    return folder, info
+    try:
+        info = ModelInfo.from_dict(json.loads(info_path.read_text(encoding="utf-8")))
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+        raise LookupError(f"model '{model.tag}': unreadable {INFO_FILE}: {exc}") from exc
+    return folder, info.replace(tag=str(model.tag))
 
 
 def has_model(name: str) -> bool:

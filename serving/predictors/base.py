@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from serving.figures import FigureMention, FigureRegistry
+from serving.figures import FigureMention
+from serving.model_info import ModelInfo
 from serving.results import FigureResult, FrameScore, ParagraphResult
-from serving.schema import LabelSchema
 
 BASELINE_FILE = "baseline.skops"
 """The baseline's estimators in skops format: loading admits only the listed trusted types, so a
@@ -30,12 +30,16 @@ class Predictor(ABC):
 
     kind = "base"
 
-    def __init__(self, info: dict[str, Any]):
+    def __init__(self, info: ModelInfo):
         self.info = info
-        self.schema = LabelSchema.from_dict(info["schema"])
-        self.registry = FigureRegistry.from_dict(info["registry"])
-        self.thresholds = np.asarray(info["thresholds"], dtype=float)
-        self.version = str(info.get("tag", "unsaved"))
+        self.schema = info.schema
+        self.registry = info.registry
+        self.thresholds = np.asarray(info.thresholds, dtype=float)
+
+    @property
+    def version(self) -> str:
+        """The model's store tag (``unsaved`` before it is saved)."""
+        return self.info.tag
 
     @abstractmethod
     def save_artifacts(self, folder: Path) -> None:
@@ -104,7 +108,7 @@ class Predictor(ABC):
             "frames": self.schema.frame_names,
             "sentiments": list(self.schema.sentiments),
             "thresholds": dict(zip(self.schema.frame_names, self.thresholds.tolist(), strict=True)),
-            "dev_metrics": self.info.get("dev_metrics", {}),
-            "data_hash": self.info.get("data_hash"),
-            "trained_at": self.info.get("trained_at"),
+            "dev_metrics": dict(self.info.dev_metrics),
+            "data_hash": self.info.data_hash,
+            "trained_at": self.info.trained_at,
         }

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from serving.model_info import ModelInfo
 from serving.predictors.base import BASELINE_FILE, Predictor
 
 TRUSTED_TYPES = frozenset(
@@ -25,7 +26,7 @@ class BaselinePredictor(Predictor):
 
     kind = "baseline"
 
-    def __init__(self, info: dict[str, Any], frames: Any, sentiment: Any):
+    def __init__(self, info: ModelInfo, frames: Any, sentiment: Any):
         super().__init__(info)
         self.frames_model = frames
         self.sentiment_model = sentiment
@@ -33,7 +34,7 @@ class BaselinePredictor(Predictor):
         self._sent_order = np.asarray(order)
 
     @classmethod
-    def load(cls, folder: Path, info: dict[str, Any]) -> BaselinePredictor:
+    def load(cls, folder: Path, info: ModelInfo) -> BaselinePredictor:
         import skops.io as sio
 
         path = folder / BASELINE_FILE

@@ -72,18 +72,18 @@ def load_predictor(
     backend = resolve_backend(backend)
     name = DEFAULT_NAMES.get(name_or_kind, name_or_kind)
     folder, info = find_model(name)
-    if info["kind"] == "baseline":
+    if info.kind == "baseline":
         return BaselinePredictor.load(folder, info)
-    if info["kind"] == "transformer" and backend == "torch-bf16":
+    if info.kind == "transformer" and backend == "torch-bf16":
         predictor = TransformerPredictor.load(folder, info, device=device)
         predictor.bf16 = True
         return predictor
-    if info["kind"] == "transformer" and backend != "torch":
+    if info.kind == "transformer" and backend != "torch":
         from serving.predictors.onnx import OnnxTransformerPredictor
 
         return OnnxTransformerPredictor.load(
             folder, info, quantize=backend == "onnx-int8", threads=threads
         )
-    if info["kind"] == "transformer":
+    if info.kind == "transformer":
         return TransformerPredictor.load(folder, info, device=device)
-    raise LookupError(f"model '{info.get('tag')}' has unknown kind {info['kind']!r}")
+    raise LookupError(f"model '{info.tag}' has unknown kind {info.kind!r}")

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from serving.model import EncodedBatch, StanceFrameHeads
+from serving.model_info import UNSAVED, ModelInfo
 from serving.predictors.transformer import TransformerPredictor
 
 OPSET = 17
@@ -73,7 +74,7 @@ class OnnxTransformerPredictor(TransformerPredictor):
     def load(
         cls,
         folder: Path,
-        info: dict[str, Any],
+        info: ModelInfo,
         device: str = "cpu",
         quantize: bool = False,
         threads: int | None = None,
@@ -98,13 +99,14 @@ class OnnxTransformerPredictor(TransformerPredictor):
         return {**super().describe(), "backend": f"onnx-{self.precision}"}
 
 
-def cache_dir(folder: Path, info: dict[str, Any]) -> Path:
+def cache_dir(folder: Path, info: ModelInfo) -> Path:
     """``<model folder>/onnx``, or a per-tag user cache folder when the store is not writable."""
     own = folder / CACHE_DIR
     if os.access(folder, os.W_OK) or own.is_dir():
         return own
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "stanceframe" / CACHE_DIR / str(info.get("tag", folder.name)).replace(":", "-")
+    name = info.tag if info.tag != UNSAVED else folder.name
+    return base / "stanceframe" / CACHE_DIR / name.replace(":", "-")
 
 
 def export_encoder(

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from serving.model_info import ModelInfo
 from serving.predictors.base import HEADS_FILE, Predictor
-from serving.schema import LabelSchema
 
 
 class TransformerPredictor(Predictor):
@@ -17,16 +17,15 @@ class TransformerPredictor(Predictor):
 
     kind = "transformer"
 
-    def __init__(self, info: dict[str, Any], model: Any, tokenizer: Any, batch_size: int = 64):
+    def __init__(self, info: ModelInfo, model: Any, tokenizer: Any, batch_size: int = 64):
         super().__init__(info)
         import torch
 
         self.torch = torch
         self.model = model.eval()
         self.tokenizer = tokenizer
-        cfg = info["config"]["transformer"]
-        self.max_length = int(cfg["max_length"])
-        self.stride = int(cfg["stride"])
+        self.max_length = int(info.setting("transformer", "max_length"))
+        self.stride = int(info.setting("transformer", "stride"))
         self.batch_size = batch_size
         self.device = next(model.parameters()).device
         self.bf16 = False
@@ -37,7 +36,7 @@ class TransformerPredictor(Predictor):
         return {**super().describe(), "backend": "torch-bf16" if self.bf16 else "torch"}
 
     @classmethod
-    def load(cls, folder: Path, info: dict[str, Any], device: str = "auto") -> TransformerPredictor:
+    def load(cls, folder: Path, info: ModelInfo, device: str = "auto") -> TransformerPredictor:
         import torch
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
@@ -49,8 +48,7 @@ class TransformerPredictor(Predictor):
         hf_logging.set_verbosity_error()  # the unused pooler's "missing weights" report is noise
         tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer")
         encoder = AutoModel.from_pretrained(folder / "encoder")
-        schema = LabelSchema.from_dict(info["schema"])
-        model = StanceFrameModel(encoder, len(schema.frames), len(schema.sentiments))
+        model = StanceFrameModel(encoder, len(info.schema.frames), len(info.schema.sentiments))
         model.heads.load_state_dict(load_file(folder / HEADS_FILE, device="cpu"))
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -60,25 +60,24 @@ def test_no_model_at_all_is_not_ready():
 
 
 def test_baseline_with_another_label_set_is_refused(trained_models, tmp_path, monkeypatch):
-    import json
     import shutil
 
+    from serving.schema import LabelSchema
     from serving.store import find_model, save_model
 
     folder, info = find_model(trained_models["baseline"])
-    info = {
-        **info,
-        "schema": {**info["schema"], "frames": info["schema"]["frames"][:2]},
-        "thresholds": info["thresholds"][:2],
-    }
-    info.pop("tag")
+    schema = info.schema.to_dict()
+    info = info.replace(
+        schema=LabelSchema.from_dict({**schema, "frames": schema["frames"][:2]}),
+        thresholds=info.thresholds[:2],
+    )
 
     def write(target):
         for item in folder.iterdir():
             if item.name != "stanceframe.json":
                 shutil.copy(item, target / item.name)
 
-    tag = save_model("other-labels-baseline", json.loads(json.dumps(info)), write)
+    tag = save_model("other-labels-baseline", info, write)
     pair = ModelPair.load(trained_models["transformer"], tag)
     assert pair.baseline is None and "label schema differs" in pair.baseline_error
     assert pair.transformer is not None

@@ -112,3 +112,16 @@ def test_a_503_from_the_service_says_overloaded_and_carries_retry_after():
     asyncio.run(RequestGuard(shedding_app)(scope, receive, send))
     assert sent[0]["status"] == 503 and (b"retry-after", b"5") in sent[0]["headers"]
     assert b"overloaded" in sent[1]["body"]
+
+
+def test_fields_given_to_the_guard_reject_an_unknown_top_level_field():
+    guard = RequestGuard(_ok_app, fields={"/classify": ["paragraphs"]})
+    status, out = _call(guard, [b'{"paragraphs": [], "bar": 1}'])
+    assert status == 400 and b"bar" in out
+    status, _ = _call(guard, [b'{"paragraphs": []}'])
+    assert status == 200
+
+
+def test_a_guard_without_fields_checks_only_the_envelope():
+    status, _ = _call(RequestGuard(_ok_app), [b'{"paragraphs": [], "bar": 1}'])
+    assert status == 200

@@ -220,7 +220,7 @@ def model_tags(model: str) -> list[str]:
     tags = []
     for name in names:
         try:
-            tags.append(find_model(name)[1]["tag"])
+            tags.append(find_model(name)[1].tag)
         except LookupError:
             tags.append(f"{name}:absent")
     return tags

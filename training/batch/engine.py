@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from serving.figures import FigureRegistry
 from serving.results import ParagraphResult
 from training.batch.readers import Item, LabelOptions, Source, iter_items
 
@@ -20,9 +22,18 @@ Predict = Callable[[list[str], list[str | None], list[list[str] | None]], list[P
 """``predict(texts, ids, contexts)``: see :meth:`serving.predictors.base.Predictor.predict`."""
 
 
+@dataclass(frozen=True)
+class Labeller:
+    """What the engines label with: a predict function and the registry that finds people named
+    earlier in a document (``None``: rows are labelled without document context)."""
+
+    predict: Predict
+    registry: FigureRegistry | None = None
+
+
 # -------------------------------------------------------------------------------- labelling
-def load_model(model: str, backend: str = "torch", batch_size: int | None = None) -> Predict:
-    """A ``predict(texts, ids)`` for ``model``.
+def load_model(model: str, backend: str = "torch", batch_size: int | None = None) -> Labeller:
+    """A :class:`Labeller` for ``model``.
 
     ``auto`` is the service's fallback (:class:`serving.fallback.ModelPair`): the transformer,
     and the baseline for every batch it cannot answer, with ``fallback_reason`` set. Any other
@@ -39,21 +50,20 @@ def load_model(model: str, backend: str = "torch", batch_size: int | None = None
                 f"baseline: {pair.baseline_error}"
             )
         _set_batch_size(pair.transformer, batch_size)
-        predict = functools.partial(_pair_predict, pair)
-        predict.registry = (pair.transformer or pair.baseline).registry
-        return predict
+        registry = (pair.transformer or pair.baseline).registry
+        return Labeller(functools.partial(_pair_predict, pair), registry)
     predictor = load_predictor(model, backend=backend)
     _set_batch_size(predictor, batch_size)
-    predict = functools.partial(predictor.predict)
-    predict.registry = predictor.registry
-    return predict
+    return Labeller(predictor.predict, predictor.registry)
 
 
 def _pair_predict(pair, texts, ids, contexts=None):
     return pair.predict(texts, ids, "auto", contexts)
 
 
-def document_contexts(registry, window: list[tuple[int, Item]]) -> dict[int, list[str]]:
+def document_contexts(
+    registry: FigureRegistry, window: list[tuple[int, Item]]
+) -> dict[int, list[str]]:
     """For rows with a document id, the people named in earlier rows of the same document in
     this window (rows of one document are expected to be consecutive paragraphs, in order)."""
     by_doc: dict[str, list[int]] = {}
@@ -92,17 +102,20 @@ def error_row(item: Item) -> dict[str, Any]:
     }
 
 
-def label_window(predict: Predict, window: list[tuple[int, Item]], batch_size: int) -> list[Record]:
+def label_window(
+    labeller: Labeller, window: list[tuple[int, Item]], batch_size: int
+) -> list[Record]:
     """Label one window: good rows sorted by length into batches, records in input order."""
     good = [i for i, (_, item) in enumerate(window) if item.error is None]
     good.sort(key=lambda i: len(window[i][1].text))
-    registry = getattr(predict, "registry", None)
+    registry = labeller.registry
     contexts = document_contexts(registry, window) if registry is not None else {}
     rows: dict[int, dict[str, Any]] = {}
     for s in range(0, len(good), batch_size):
         idx = good[s : s + batch_size]
         ctx = [contexts.get(i) for i in idx]
-        for i, result in _predict_isolating(predict, [window[i][1] for i in idx], idx, ctx):
+        items = [window[i][1] for i in idx]
+        for i, result in _predict_isolating(labeller.predict, items, idx, ctx):
             if isinstance(result, Exception):
                 item = window[i][1]
                 item.error, item.reason = "predict_failed", f"{type(result).__name__}: {result}"
@@ -136,7 +149,7 @@ def _predict_isolating(
 
 def local_records(sources: list[Source], opts: LabelOptions, start: int) -> Iterator[Record]:
     """The in-process engine: one model, windows of ``chunk_size`` rows."""
-    predict = load_model(opts.model, opts.backend, opts.batch_size)
+    labeller = load_model(opts.model, opts.backend, opts.batch_size)
     items = iter_items(sources, opts, start)
     while window := list(islice(items, opts.chunk_size)):
-        yield from label_window(predict, window, opts.batch_size)
+        yield from label_window(labeller, window, opts.batch_size)

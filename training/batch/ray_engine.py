@@ -56,7 +56,7 @@ class LabelActor:
         # onnxruntime through OMP_NUM_THREADS (read by serving.predictors.onnx when it loads).
         os.environ["OMP_NUM_THREADS"] = str(threads)
         torch.set_num_threads(threads)
-        self.predict = load_model(model, backend, batch_size)
+        self.labeller = load_model(model, backend, batch_size)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -64,7 +64,7 @@ class LabelActor:
             (int(pos), Item(**json.loads(item)))
             for pos, item in zip(batch["pos"], batch["item"], strict=True)
         ]
-        records = label_window(self.predict, window, self.batch_size)
+        records = label_window(self.labeller, window, self.batch_size)
         return {
             "pos": np.array([pos for pos, _, _ in records], dtype=np.int64),
             "kind": np.array([kind for _, kind, _ in records], dtype=object),

@@ -7,7 +7,7 @@ from serving.predictors.baseline import BaselinePredictor
 from training.data.corpus import Paragraph
 from training.evaluation.scoring import frame_matrix
 from training.fit.config import TrainConfig
-from training.fit.info import TrainingData, base_info
+from training.fit.info import TrainingData, model_info
 
 
 def fit_baseline(
@@ -37,5 +37,5 @@ def fit_baseline(
         C=cfg.C,
         class_weight=cfg.class_weight,
     ).fit(mentions, labels)
-    info = {**base_info(config, data, train_set), "thresholds": frames.thresholds_.tolist()}
+    info = model_info(config, data, train_set, frames.thresholds_.tolist())
     return BaselinePredictor(info, frames, sentiment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from serving.figures import FigureRegistry, load_registry
+from serving.model_info import ModelInfo
 from serving.predictors.base import Predictor
 from serving.schema import LabelSchema, load_schema
 from serving.store import library_versions
@@ -123,16 +125,24 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def base_info(config: TrainConfig, data: TrainingData, train_set: list[Paragraph]) -> dict:
-    """Everything a saved model carries besides its weights."""
-    return {
-        "kind": config.kind,
-        "schema": data.schema.to_dict(),
-        "registry": data.registry.to_dict(),
-        "config": config.to_dict(),
-        "data_hash": corpus_hash(train_set),
-        "n_train": len(train_set),
-        "n_extra_sentiment": len(data.extra_sentiment),
-        "library_versions": library_versions(),
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+def model_info(
+    config: TrainConfig,
+    data: TrainingData,
+    train_set: list[Paragraph],
+    thresholds: Sequence[float],
+    history: Sequence[Mapping[str, Any]] = (),
+) -> ModelInfo:
+    """Everything a saved model carries besides its weights (metrics are added by the recipe)."""
+    return ModelInfo(
+        kind=config.kind,
+        schema=data.schema,
+        registry=data.registry,
+        thresholds=tuple(float(t) for t in thresholds),
+        config=config.to_dict(),
+        data_hash=corpus_hash(train_set),
+        n_train=len(train_set),
+        n_extra_sentiment=len(data.extra_sentiment),
+        library_versions=library_versions(),
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        history=tuple(history),
+    )

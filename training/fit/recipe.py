@@ -40,13 +40,13 @@ def train(config: TrainConfig, save: bool = True) -> TrainResult:
     dev_metrics = evaluate_predictor(predictor, dev_set)
     gold_metrics = evaluate_predictor(predictor, data.gold) if data.gold else None
     transfer_metrics = evaluate_predictor(predictor, data.transfer) if data.transfer else None
-    predictor.info.update(
+    predictor.info = predictor.info.replace(
         dev_metrics=dev_metrics, gold_metrics=gold_metrics, transfer_metrics=transfer_metrics
     )
     tag = None
     if save:
         tag = save_model(config.model_name, predictor.info, predictor.save_artifacts)
-        predictor.info["tag"] = predictor.version = tag
+        predictor.info = predictor.info.replace(tag=tag)
     seconds = time.perf_counter() - started
     return TrainResult(
         predictor, dev_metrics, gold_metrics, seconds, tag=tag, transfer_metrics=transfer_metrics

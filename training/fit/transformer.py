@@ -20,7 +20,7 @@ from training.data.corpus import Paragraph
 from training.evaluation.metrics import multiclass_metrics, multilabel_metrics
 from training.evaluation.scoring import frame_matrix, frames_annotated
 from training.fit.config import TrainConfig, TransformerConfig
-from training.fit.info import base_info
+from training.fit.info import model_info
 
 
 @dataclass
@@ -197,9 +197,5 @@ def fit_transformer(
         if stale >= cfg.patience or (deadline and time.monotonic() > deadline):
             break
     model.load_state_dict(best[1])
-    info = {
-        **base_info(config, data, train_set),
-        "thresholds": best[2].tolist(),
-        "history": history,
-    }
+    info = model_info(config, data, train_set, best[2].tolist(), history)
     return TransformerPredictor(info, model, tokenizer, batch_size=cfg.eval_batch_size)

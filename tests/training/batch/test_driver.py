@@ -378,7 +378,7 @@ def test_full_disk_is_one_line_and_resume_completes_the_run(trained_models, tmp_
 
 
 def test_a_row_whose_prediction_raises_is_isolated(trained_models, tmp_path):
-    from training.batch.engine import label_window
+    from training.batch.engine import Labeller, label_window
     from training.batch.readers import Item
 
     predictor = load_predictor("baseline")
@@ -392,7 +392,7 @@ def test_a_row_whose_prediction_raises_is_isolated(trained_models, tmp_path):
         (i, Item("f", i + 1, None, text=t, id=str(i)))
         for i, t in enumerate(["Labour won Putney.", "poison pill", "The unit held the line."])
     ]
-    records = label_window(predict, window, batch_size=8)
+    records = label_window(Labeller(predict, predictor.registry), window, batch_size=8)
     assert [(pos, kind) for pos, kind, _ in records] == [(0, "ok"), (1, "error"), (2, "ok")]
     assert records[1][2]["error"] == "predict_failed" and "cannot score" in records[1][2]["reason"]
 

@@ -5,6 +5,7 @@ import pytest
 from serving.predictors.baseline import BaselinePredictor
 from serving.predictors.factory import load_predictor
 from serving.predictors.transformer import TransformerPredictor
+from serving.schema import load_schema
 from serving.store import find_model
 from tests.conftest import REPO, record, write_jsonl
 from training.data.corpus import CorpusError
@@ -28,11 +29,12 @@ def test_both_models_train_into_the_store_and_load_back(trained_models):
 def test_saved_model_carries_schema_thresholds_hash_and_metrics(trained_models):
     for tag in trained_models.values():
         folder, info = find_model(tag)
-        assert info["schema"]["version"] == "1.0"
-        assert len(info["thresholds"]) == len(info["schema"]["frames"])
-        assert info["data_hash"] and info["library_versions"]["python"]
-        assert "macro_f1" in info["dev_metrics"]["frames"]
-        assert info["registry"]["figures"]
+        assert info.tag == tag
+        assert info.schema.version == load_schema("labels/schema.yaml").version
+        assert len(info.thresholds) == len(info.schema.frames)
+        assert info.data_hash and info.library_versions["python"]
+        assert "macro_f1" in info.dev_metrics["frames"]
+        assert info.registry.figures
 
 
 def test_transformer_artifacts_include_tokenizer_and_encoder(trained_models):
@@ -138,7 +140,7 @@ def test_transfer_set_is_evaluated_and_stored_beside_the_gold(tiny_corpus):
     )
     result = train(cfg, save=False)
     assert 0.0 <= result.transfer_metrics["frames"]["macro_f1"] <= 1.0
-    assert result.predictor.info["transfer_metrics"] == result.transfer_metrics
+    assert result.predictor.info.transfer_metrics == result.transfer_metrics
 
 
 def _tiny_transformer(tiny_corpus, **extra):
@@ -160,7 +162,7 @@ def test_early_stopping_ends_training_when_dev_stops_improving(tiny_corpus):
     cfg = _tiny_transformer(
         tiny_corpus, **frozen, **{"transformer.epochs": 6, "transformer.patience": 1}
     )
-    history = train(cfg, save=False).predictor.info["history"]
+    history = train(cfg, save=False).predictor.info.history
     assert len(history) == 2  # epoch 2 did not beat epoch 1: stop
 
 
@@ -168,4 +170,4 @@ def test_deadline_stops_training_after_the_epoch_in_flight(tiny_corpus):
     cfg = _tiny_transformer(
         tiny_corpus, **{"transformer.epochs": 6, "transformer.max_train_minutes": 1e-6}
     )
-    assert len(train(cfg, save=False).predictor.info["history"]) == 1
+    assert len(train(cfg, save=False).predictor.info.history) == 1
