@@ -63,6 +63,10 @@ def _drill() -> str:
     return os.environ.get(FAIL_ENV, "")
 
 
+class NoModelError(RuntimeError):
+    """Neither model can answer (the service answers 503 with this message)."""
+
+
 class _Busy(Exception):
     """A timed-out batch still occupies the transformer."""
 
@@ -161,8 +165,18 @@ class ModelPair:
             except Exception:
                 log.exception("transformer failed on a batch of %d; baseline answers", len(texts))
                 reason = ERROR
+        return self.fallback(texts, ids, contexts, reason)
+
+    def fallback(
+        self,
+        texts: list[str],
+        ids: list[str | None] | None,
+        contexts: Sequence[Sequence[str] | None] | None,
+        reason: str | None,
+    ) -> list[ParagraphResult]:
+        """The baseline's answer, each result marked with ``reason``."""
         if self.baseline is None:
-            raise RuntimeError(
+            raise NoModelError(
                 f"no model can answer ({reason}): transformer: {self.transformer_error}; "
                 f"baseline: {self.baseline_error}"
             )
@@ -173,18 +187,19 @@ class ModelPair:
 
     def _transformer(self, texts, ids, contexts) -> list[ParagraphResult]:
         if self._pool is None:
-            return self._run(texts, ids, contexts)
+            return self.transformer_predict(texts, ids, contexts)
         with self._lock:
             if self._abandoned is not None and not self._abandoned.done():
                 raise _Busy
-            future = self._pool.submit(self._run, texts, ids, contexts)
+            future = self._pool.submit(self.transformer_predict, texts, ids, contexts)
         try:
             return future.result(timeout=self.timeout_s)
         except FutureTimeout:
             self._abandoned = future  # still running; later batches skip it until it ends
             raise
 
-    def _run(self, texts, ids, contexts=None) -> list[ParagraphResult]:
+    def transformer_predict(self, texts, ids, contexts=None) -> list[ParagraphResult]:
+        """The transformer's answer, no fallback and no time limit (drills applied)."""
         fail = _drill()
         if fail == "predict":
             raise RuntimeError(f"injected transformer failure ({FAIL_ENV}=predict)")

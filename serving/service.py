@@ -2,9 +2,11 @@
 
 Run: ``bentoml serve serving.service:StanceFrame``. Settings are ``STANCEFRAME_*`` environment
 variables read into one :class:`serving.settings.ServiceSettings` in ``__init__`` (model names,
-per-batch time limit, backend, inference batch size, threads) plus the four BentoML fixes at class
-definition (workers, batching, max batch size, max latency); ``GET /model`` shows them. Input
-limits: :mod:`serving.api_types`; request envelope checks: :mod:`serving.http`.
+the caller's deadline, batching, backend, inference batch size, threads); only ``workers`` is also
+read at class definition, where BentoML fixes it. ``GET /model`` shows them. Requests are batched
+across callers by :class:`serving.batcher.DeadlineBatcher` (not BentoML's adaptive batching, whose
+queue answers 503 under load where this one sheds to the baseline). Input limits:
+:mod:`serving.api_types`; request envelope checks: :mod:`serving.http`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from serving.settings import ServiceSettings
 
 log = logging.getLogger("stanceframe.service")
 
-# Read at import only for what BentoML fixes at class definition (see serving/settings.py).
+# Read at import only for what BentoML fixes at class definition: the number of workers.
 DEFINITION = ServiceSettings.from_env()
 
 REQUESTS = bentoml.metrics.Counter(
@@ -61,6 +63,7 @@ class StanceFrame:
     def __init__(self) -> None:
         import torch
 
+        from serving.batcher import DeadlineBatcher
         from serving.fallback import ModelPair
 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -68,11 +71,13 @@ class StanceFrame:
         threads = settings.cpu_threads
         torch.set_num_threads(threads)
         self.pair = ModelPair.load(
-            settings.transformer,
-            settings.baseline,
-            timeout_s=settings.timeout_s if settings.timeout_s > 0 else None,
-            backend=settings.backend,
-            threads=threads,
+            settings.transformer, settings.baseline, backend=settings.backend, threads=threads
+        )
+        self.batcher = DeadlineBatcher(
+            self.pair,
+            timeout_s=settings.timeout_s,
+            max_batch_size=settings.max_batch_size,
+            batching=settings.batching,
         )
         if self.pair.transformer is not None:
             self.pair.transformer.batch_size = settings.infer_batch_size
@@ -134,24 +139,32 @@ class StanceFrame:
             "transformer_error": pair.transformer_error,
             "baseline": pair.baseline.describe() if pair.baseline else None,
             "baseline_error": pair.baseline_error,
-            "timeout_s": pair.timeout_s,
-            "batching": DEFINITION.batching,
+            "timeout_s": self.batcher.timeout_s,
+            "batching": self.batcher.batching,
+            "transformer_s_per_paragraph": self.batcher.seconds_per_paragraph,
             "settings": dataclasses.asdict(self.settings),
         }
 
-    def _answer(self, items: list[ParagraphIn]) -> list[ParagraphResult]:
+    async def _answer(self, items: list[ParagraphIn]) -> list[ParagraphResult]:
         """Group by requested model, predict with fallback, count what answered."""
+        from bentoml.exceptions import ServiceUnavailable
+
+        from serving.fallback import NoModelError
+
         out: list[ParagraphResult | None] = [None] * len(items)
         for requested in ("auto", "transformer", "baseline"):
             idx = [i for i, p in enumerate(items) if p.model == requested]
             if not idx:
                 continue
-            results = self.pair.predict(
-                [items[i].text for i in idx],
-                [items[i].id for i in idx],
-                requested,
-                [items[i].context for i in idx],
-            )
+            try:
+                results = await self.batcher.predict(
+                    [items[i].text for i in idx],
+                    [items[i].id for i in idx],
+                    requested,
+                    [items[i].context for i in idx],
+                )
+            except NoModelError as exc:
+                raise ServiceUnavailable(str(exc)) from exc
             for i, r in zip(idx, results, strict=True):
                 out[i] = r
                 REQUESTS.labels(model=r.model).inc()
@@ -159,18 +172,13 @@ class StanceFrame:
                     FALLBACKS.labels(reason=r.fallback_reason).inc()
         return out
 
-    @bentoml.api(
-        route="/classify",
-        batchable=DEFINITION.batching,
-        max_batch_size=DEFINITION.max_batch_size,
-        max_latency_ms=DEFINITION.max_latency_ms,
-    )
-    def classify(self, paragraphs: Paragraphs) -> list[ParagraphOut]:
+    @bentoml.api(route="/classify")
+    async def classify(self, paragraphs: Paragraphs) -> list[ParagraphOut]:
         """Classify a batch of paragraphs: frames with scores and figures with sentiment."""
-        return [ParagraphOut.from_result(r) for r in self._answer(paragraphs)]
+        return [ParagraphOut.from_result(r) for r in await self._answer(paragraphs)]
 
     @bentoml.api(route="/classify_article")
-    def classify_article(self, article: ArticleIn) -> ArticleOut:
+    async def classify_article(self, article: ArticleIn) -> ArticleOut:
         """Split an article into paragraphs, classify each, and summarise the article."""
         from serving.article import summarise
         from serving.text import split_paragraphs
@@ -187,7 +195,7 @@ class StanceFrame:
                 zip(texts, registry.document_contexts(texts), strict=True)
             )
         ]
-        results = self._answer(items)
+        results = await self._answer(items)
         return ArticleOut(
             id=prefix,
             paragraphs=[ParagraphOut.from_result(r) for r in results],
@@ -212,7 +220,10 @@ def _check_article(parts: list[tuple[int, int, str]]) -> None:
             )
 
 
-RequestGuard.fields = {"/classify": {"paragraphs"}, "/classify_article": {"article"}}
-StanceFrame.add_asgi_middleware(RequestGuard)
+# The guard's allowed top-level fields come from the APIs' own input types: one source of truth.
+StanceFrame.add_asgi_middleware(
+    RequestGuard,
+    fields={api.route: list(api.input_spec.model_fields) for api in StanceFrame.apis.values()},
+)
 StanceFrame.mount_asgi_app(ml_backend_app(), path="/labelstudio")
 StanceFrame.mount_asgi_app(model_info_app(), path="/")

@@ -1,9 +1,8 @@
 """The service's settings: one object read from the environment (``STANCEFRAME_*``).
 
-:meth:`ServiceSettings.from_env` is called in ``StanceFrame.__init__``. Four values are also read
-when ``serving.service`` is imported, because BentoML fixes them when the service class is defined
-(``workers`` in ``@bentoml.service``; ``batching``, ``max_batch_size`` and ``max_latency_ms`` in
-``@bentoml.api``): set them before ``bentoml serve`` starts. Defaults are the shipped values.
+:meth:`ServiceSettings.from_env` is called in ``StanceFrame.__init__``. ``workers`` is also read
+when ``serving.service`` is imported, because BentoML fixes it when the service class is defined
+(``@bentoml.service``): set it before ``bentoml serve`` starts. Defaults are the shipped values.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ class ServiceSettings:
     """Model name or tag in the store."""
     baseline: str = "baseline"
     timeout_s: float = 5.0
-    """Per-batch transformer time limit before the baseline answers; 0 turns it off."""
+    """The caller's deadline: a request the transformer has not answered this many seconds after
+    it arrived (queue included) is answered by the baseline; 0 turns it off."""
     backend: str = "onnx"
     """``onnx`` (fp32 onnxruntime; plain torch when onnxruntime is missing), ``torch``,
     ``torch-bf16``, ``auto`` or ``onnx-int8``."""
@@ -31,8 +31,9 @@ class ServiceSettings:
     threads: int = 0
     """torch and onnxruntime threads per worker; 0 means cores / workers."""
     batching: bool = True
+    """Merge concurrent requests into one transformer call (see :mod:`serving.batcher`)."""
     max_batch_size: int = 64
-    max_latency_ms: int = 3000
+    """Paragraphs per merged transformer call."""
     labelstudio_dir: str = ""
     """Where Label Studio annotations from the webhook are kept; empty means
     ``$BENTOML_HOME/stanceframe-labelstudio``."""
