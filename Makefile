@@ -12,7 +12,7 @@ export TOKENIZERS_PARALLELISM ?= false
 NEWSMTSC ?=
 PORT    ?= 3000
 
-.PHONY: setup up train serve build test lint format clean labelstudio-env
+.PHONY: setup up train serve build test lint format clean labelstudio-env browser-env
 
 $(BIN)/stanceframe: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,15 @@ build: setup  ## build a Bento with the service and both stored models
 	.venv-labelstudio/bin/pip install -q "label-studio>=1.23,<1.24"
 
 labelstudio-env: .venv-labelstudio/bin/label-studio  ## install Label Studio for tests/integration
+
+# Debian's Chromium and ChromeDriver for the browser test (a browser download cannot work offline).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser-env:  ## install headless Chromium for tests/integration/test_ui_browser.py
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium and chromedriver present"; \
+	else \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver; \
+	fi
 
 test: setup  ## run the test suite
 	$(BIN)/pytest -q

@@ -54,12 +54,30 @@ class ParagraphIn(BaseModel):
             "in order): a bare surname or 'Ms X' in this paragraph resolves to them.",
         ),
     ] = None
+    evidence: bool = Field(
+        default=False,
+        description="Also return the sentences that carry each present frame and the sentence "
+        "of each figure's mention (costs extra scoring; see the README's Evidence section).",
+    )
+
+
+class EvidenceOut(BaseModel):
+    start: int = Field(description="Character offset of the sentence in the paragraph.")
+    end: int
+    text: str
+    score: float = Field(
+        description="For a frame: the sentence's own probability for it; for a figure: the "
+        "probability of its sentiment."
+    )
 
 
 class FrameOut(BaseModel):
     label: str
     score: float
     present: bool
+    evidence: list[EvidenceOut] | None = Field(
+        default=None, description="Sentences carrying the frame, strongest first (when asked)."
+    )
 
 
 class FigureOut(BaseModel):
@@ -70,6 +88,9 @@ class FigureOut(BaseModel):
     registered: bool
     sentiment: str
     scores: dict[str, float]
+    evidence: EvidenceOut | None = Field(
+        default=None, description="The sentence holding the mention (when asked)."
+    )
 
 
 class ParagraphOut(BaseModel):
@@ -100,6 +121,7 @@ class ArticleIn(BaseModel):
     text: Annotated[str, NonBlank, Field(max_length=MAX_ARTICLE_CHARS, strict=True)]
     id: Annotated[str | None, Field(max_length=256)] = None
     model: ModelChoice = "auto"
+    evidence: bool = Field(default=False, description="Evidence for every paragraph.")
 
 
 class FigureSummary(BaseModel):

@@ -37,6 +37,7 @@ class _Job:
     texts: list[str]
     ids: list[str | None]
     contexts: list[Sequence[str] | None]
+    evidence: list[bool]
     deadline: float
     future: asyncio.Future = field(repr=False)
     abandoned: bool = False
@@ -74,18 +75,21 @@ class DeadlineBatcher:
         ids: list[str | None],
         requested: str = "auto",
         contexts: Sequence[Sequence[str] | None] | None = None,
+        evidence: Sequence[bool] | None = None,
     ) -> list[ParagraphResult]:
         """Answer one request's paragraphs: the transformer within the deadline, else the
-        baseline (``fallback_reason`` says why). Raises :class:`NoModelError` when neither can."""
+        baseline (``fallback_reason`` says why). Raises :class:`NoModelError` when neither can.
+        ``evidence``: per paragraph, whether to add evidence (:mod:`serving.evidence`)."""
         contexts = list(contexts or [None] * len(texts))
+        flags = list(evidence or [False] * len(texts))
         model, reason = decide(requested, self.pair.transformer is not None)
         if model == "baseline":
-            return await self._baseline(texts, ids, contexts, reason)
+            return await self._baseline(texts, ids, contexts, flags, reason)
         loop = asyncio.get_running_loop()
         self._start(loop)
         can_shed = self.pair.baseline is not None and self.timeout_s is not None
         deadline = loop.time() + self.timeout_s if can_shed else math.inf
-        job = _Job(texts, ids, contexts, deadline, loop.create_future())
+        job = _Job(texts, ids, contexts, flags, deadline, loop.create_future())
         self._queue.append(job)
         self._wake.set()
         wait = max(0.0, deadline - loop.time() - BASELINE_RESERVE_S) if can_shed else None
@@ -95,12 +99,14 @@ class DeadlineBatcher:
             job.abandoned = True
             outcome = TIMEOUT
         if isinstance(outcome, str):  # a fallback reason
-            return await self._baseline(texts, ids, contexts, outcome)
+            return await self._baseline(texts, ids, contexts, flags, outcome)
         return outcome
 
-    async def _baseline(self, texts, ids, contexts, reason: str | None) -> list[ParagraphResult]:
+    async def _baseline(self, texts, ids, contexts, flags, reason) -> list[ParagraphResult]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.pair.fallback, texts, ids, contexts, reason)
+        return await loop.run_in_executor(
+            None, self.pair.fallback, texts, ids, contexts, reason, flags
+        )
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
@@ -147,10 +153,11 @@ class DeadlineBatcher:
         texts = [t for j in jobs for t in j.texts]
         ids = [i for j in jobs for i in j.ids]
         contexts = [c for j in jobs for c in j.contexts]
+        flags = [f for j in jobs for f in j.evidence]
         started = loop.time()
         try:
             results = await loop.run_in_executor(
-                self._executor, self.pair.transformer_predict, texts, ids, contexts
+                self._executor, self.pair.transformer_predict, texts, ids, contexts, flags
             )
         except Exception:
             log.exception("transformer failed on a batch of %d; baseline answers", len(texts))

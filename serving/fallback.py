@@ -151,13 +151,14 @@ class ModelPair:
         ids: list[str | None] | None = None,
         requested: str = "auto",
         contexts: Sequence[Sequence[str] | None] | None = None,
+        evidence: bool | Sequence[bool] = False,
     ) -> list[ParagraphResult]:
         """Predict with the model ``decide`` picks; on any transformer failure, the baseline.
-        ``contexts`` as in :meth:`serving.predictors.base.Predictor.predict`."""
+        ``contexts`` and ``evidence`` as in :meth:`serving.predictors.base.Predictor.predict`."""
         model, reason = decide(requested, self.transformer is not None)
         if model == "transformer":
             try:
-                return self._transformer(texts, ids, contexts)
+                return self._transformer(texts, ids, contexts, evidence)
             except _Busy:
                 reason = BUSY
             except FutureTimeout:
@@ -165,7 +166,7 @@ class ModelPair:
             except Exception:
                 log.exception("transformer failed on a batch of %d; baseline answers", len(texts))
                 reason = ERROR
-        return self.fallback(texts, ids, contexts, reason)
+        return self.fallback(texts, ids, contexts, reason, evidence)
 
     def fallback(
         self,
@@ -173,6 +174,7 @@ class ModelPair:
         ids: list[str | None] | None,
         contexts: Sequence[Sequence[str] | None] | None,
         reason: str | None,
+        evidence: bool | Sequence[bool] = False,
     ) -> list[ParagraphResult]:
         """The baseline's answer, each result marked with ``reason``."""
         if self.baseline is None:
@@ -180,29 +182,31 @@ class ModelPair:
                 f"no model can answer ({reason}): transformer: {self.transformer_error}; "
                 f"baseline: {self.baseline_error}"
             )
-        results = self.baseline.predict(texts, ids, contexts)
+        results = self.baseline.predict(texts, ids, contexts, evidence)
         for r in results:
             r.fallback_reason = reason
         return results
 
-    def _transformer(self, texts, ids, contexts) -> list[ParagraphResult]:
+    def _transformer(self, texts, ids, contexts, evidence=False) -> list[ParagraphResult]:
         if self._pool is None:
-            return self.transformer_predict(texts, ids, contexts)
+            return self.transformer_predict(texts, ids, contexts, evidence)
         with self._lock:
             if self._abandoned is not None and not self._abandoned.done():
                 raise _Busy
-            future = self._pool.submit(self.transformer_predict, texts, ids, contexts)
+            future = self._pool.submit(self.transformer_predict, texts, ids, contexts, evidence)
         try:
             return future.result(timeout=self.timeout_s)
         except FutureTimeout:
             self._abandoned = future  # still running; later batches skip it until it ends
             raise
 
-    def transformer_predict(self, texts, ids, contexts=None) -> list[ParagraphResult]:
+    def transformer_predict(
+        self, texts, ids, contexts=None, evidence=False
+    ) -> list[ParagraphResult]:
         """The transformer's answer, no fallback and no time limit (drills applied)."""
         fail = _drill()
         if fail == "predict":
             raise RuntimeError(f"injected transformer failure ({FAIL_ENV}=predict)")
         if fail == "slow":
             time.sleep(SLOW_S)
-        return self.transformer.predict(texts, ids, contexts)
+        return self.transformer.predict(texts, ids, contexts, evidence)

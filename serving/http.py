@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from serving.api_types import MAX_ARTICLE_CHARS, MAX_PARAGRAPHS, MAX_TEXT_CHARS
 
@@ -65,6 +66,14 @@ def model_info_app() -> FastAPI:
         if _info_provider is None:
             return JSONResponse({"error": "service is starting"}, status_code=503)
         return _info_provider()
+
+    page = (Path(__file__).parent / "static" / "ui.html").read_text(encoding="utf-8")
+
+    @app.get("/ui", include_in_schema=False)
+    def ui() -> HTMLResponse:
+        """The analyst's page: paste text, see frames, evidence and people (no external
+        requests; it calls ``POST /classify_article`` on this service)."""
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     return app
 

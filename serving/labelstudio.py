@@ -16,6 +16,7 @@ TEXT_TAG = "text"
 FRAMES_TAG = "frames"
 SENTIMENT_TAG = "sentiment"
 FIGURE_TAG = "figure"
+EVIDENCE_TAG = "evidence"
 
 
 _PALETTE = ("#d62728", "#7f7f7f", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
@@ -47,6 +48,11 @@ def labelstudio_config(schema: LabelSchema) -> str:
         maxSubmissions="1",
         placeholder="Canonical name, as in labels/figures.yaml",
     )
+    ET.SubElement(view, "Header", value="Evidence: the sentence(s) carrying each frame (optional)")
+    evidence = ET.SubElement(view, "Labels", name=EVIDENCE_TAG, toName=TEXT_TAG)
+    for i, frame in enumerate(schema.frames):
+        colour = _PALETTE[(i + 3) % len(_PALETTE)]
+        ET.SubElement(evidence, "Label", value=frame.name, background=colour)
     ET.indent(view)
     return ET.tostring(view, encoding="unicode") + "\n"
 
@@ -70,6 +76,7 @@ def ls_prediction(pred: dict[str, Any], schema: LabelSchema, threshold: float) -
         score = float((fig.get("scores") or {}).get(fig["sentiment"], 1.0))
         confidences.append(score)
         result.extend(_figure_results(f"fig{i}", fig, score))
+    result.extend(_evidence_results(pred["frames"]))
     return {
         "model_version": str(pred["model_version"]),
         "score": round(min(confidences, default=1.0), 4),
@@ -103,6 +110,32 @@ def _frame_decisions(
         else:
             score = float(item["score"])
             out.append((item["label"], score, bool(item.get("present", score >= threshold))))
+    return out
+
+
+def _evidence_results(frames: dict[str, float] | list[Any]) -> list[dict[str, Any]]:
+    """Highlighted sentences for frames that carry ``evidence`` (``stanceframe label
+    --evidence`` output); none for other prediction shapes."""
+    if isinstance(frames, dict):
+        return []
+    out = []
+    for item in frames:
+        for j, ev in enumerate((item.get("evidence") or []) if isinstance(item, dict) else []):
+            out.append(
+                {
+                    "id": f"ev-{item['label']}-{j}",
+                    "from_name": EVIDENCE_TAG,
+                    "to_name": TEXT_TAG,
+                    "type": "labels",
+                    "score": round(float(ev["score"]), 4),
+                    "value": {
+                        "start": int(ev["start"]),
+                        "end": int(ev["end"]),
+                        "text": ev["text"],
+                        "labels": [item["label"]],
+                    },
+                }
+            )
     return out
 
 

@@ -162,6 +162,7 @@ class StanceFrame:
                     [items[i].id for i in idx],
                     requested,
                     [items[i].context for i in idx],
+                    [items[i].evidence for i in idx],
                 )
             except NoModelError as exc:
                 raise ServiceUnavailable(str(exc)) from exc
@@ -190,7 +191,13 @@ class StanceFrame:
         # Later paragraphs see the people named in earlier ones ("Ms Okafor" after "Grace Okafor").
         registry = (self.pair.transformer or self.pair.baseline).registry
         items = [
-            ParagraphIn(id=f"{prefix}:p{i}", text=text, model=article.model, context=context)
+            ParagraphIn(
+                id=f"{prefix}:p{i}",
+                text=text,
+                model=article.model,
+                context=context,
+                evidence=article.evidence,
+            )
             for i, (text, context) in enumerate(
                 zip(texts, registry.document_contexts(texts), strict=True)
             )

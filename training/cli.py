@@ -445,6 +445,12 @@ def label_cmd(
         str | None, typer.Option("--format", help="jsonl or parquet (default: from --out).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    evidence: Annotated[
+        bool,
+        typer.Option(
+            help="Add the sentences carrying each present frame and each figure (slower)."
+        ),
+    ] = False,
 ) -> None:
     """Label paragraphs at corpus scale; crash-safe and resumable (see training/batch/driver.py)."""
     from training.batch.driver import label_corpus
@@ -465,6 +471,7 @@ def label_cmd(
         backend=backend,
         format=fmt,
         progress=progress,
+        evidence=evidence,
     )
     try:
         summary = label_corpus(inputs, out, options)

@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from serving.evidence import DEFAULT_METHOD
+from serving.evidence import attach as attach_evidence
+from serving.evidence import plan as evidence_plan
 from serving.figures import FigureMention
 from serving.model_info import ModelInfo
 from serving.results import FigureResult, FrameScore, ParagraphResult
@@ -56,21 +59,32 @@ class Predictor(ABC):
         texts: list[str],
         ids: list[str | None] | None = None,
         contexts: Sequence[Sequence[str] | None] | None = None,
+        evidence: bool | Sequence[bool] = False,
+        evidence_method: str = DEFAULT_METHOD,
     ) -> list[ParagraphResult]:
         """Classify paragraphs. ``ids`` are echoed back in the results. ``contexts``: for each
         paragraph, the people named earlier in its document (see
         :meth:`~serving.figures.FigureRegistry.document_contexts`), so that "Ms Okafor" resolves
-        to the Grace Okafor of an earlier paragraph."""
-        contexts = contexts or [None] * len(texts)
+        to the Grace Okafor of an earlier paragraph. ``evidence`` (for all paragraphs or one
+        flag each) adds the sentences that carry each present frame (:mod:`serving.evidence`),
+        scored in the same call as the paragraphs."""
+        n = len(texts)
+        contexts = contexts or [None] * n
         mentions = [
             self.registry.first_mentions(t, c or ()) for t, c in zip(texts, contexts, strict=True)
         ]
-        frame_probs, sent_probs = self.score(texts, mentions)
-        ids = ids or [None] * len(texts)
-        return [
+        wanted = [evidence] * n if isinstance(evidence, bool) else list(evidence)
+        plans, extra = evidence_plan(texts, wanted, evidence_method)
+        frame_probs, sent_probs = self.score([*texts, *extra], [*mentions, *([[]] * len(extra))])
+        ids = ids or [None] * n
+        results = [
             self._assemble(pid, fp, ms, sp)
-            for pid, fp, ms, sp in zip(ids, frame_probs, mentions, sent_probs, strict=True)
+            for pid, fp, ms, sp in zip(ids, frame_probs[:n], mentions, sent_probs[:n], strict=True)
         ]
+        for result, item, fp in zip(results, plans, frame_probs[:n], strict=True):
+            if item is not None:
+                attach_evidence(result, item, fp, frame_probs[n:], self.thresholds, evidence_method)
+        return results
 
     def _assemble(
         self, pid: str | None, fp: np.ndarray, ms: list[FigureMention], sp: np.ndarray

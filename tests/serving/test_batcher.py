@@ -22,12 +22,12 @@ class GatedPair(ModelPair):
         self.calls: list[int] = []
         self.fail = False
 
-    def transformer_predict(self, texts, ids, contexts=None):
+    def transformer_predict(self, texts, ids, contexts=None, evidence=False):
         self.gate.wait(timeout=30)
         self.calls.append(len(texts))
         if self.fail:
             raise RuntimeError("broken batch")
-        return super().transformer_predict(texts, ids, contexts)
+        return super().transformer_predict(texts, ids, contexts, evidence)
 
 
 @pytest.fixture(scope="module")

@@ -278,3 +278,27 @@ def test_classify_takes_context_names_for_a_paragraph(client):
     assert [f["name"] for f in out["figures"]] == ["Sarah Okafor"]
     [plain] = client.post("/classify", json={"paragraphs": [{"text": "Ms Okafor said so."}]}).json()
     assert [f["name"] for f in plain["figures"]] == ["Okafor"]
+
+
+def test_evidence_is_returned_only_when_asked(client):
+    text = "The count ran late. Jeremy Corbyn's aides were blamed by Ms Smeeth."
+    [plain] = client.post("/classify", json={"paragraphs": [{"text": text}]}).json()
+    assert all(f["evidence"] is None for f in plain["frames"] + plain["figures"])
+    body = {"paragraphs": [{"text": text, "evidence": True}]}
+    [out] = client.post("/classify", json=body).json()
+    for frame in out["frames"]:
+        assert isinstance(frame["evidence"], list) and bool(frame["evidence"]) == frame["present"]
+        assert all(text[e["start"] : e["end"]] == e["text"] for e in frame["evidence"])
+    assert {f["evidence"]["text"] for f in out["figures"]} == {
+        "Jeremy Corbyn's aides were blamed by Ms Smeeth."
+    }
+    [same] = client.post("/classify", json=body).json()
+    assert [f["score"] for f in same["frames"]] == [f["score"] for f in out["frames"]]
+
+
+def test_article_evidence_covers_every_paragraph(client):
+    text = "The count ran late. Labour lost.\n\nMs Smeeth blamed the leader's office."
+    resp = client.post("/classify_article", json={"article": {"text": text, "evidence": True}})
+    assert resp.status_code == 200
+    for para in resp.json()["paragraphs"]:
+        assert all(isinstance(f["evidence"], list) for f in para["frames"])

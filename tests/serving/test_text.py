@@ -1,6 +1,10 @@
 import json
 
-from serving.text import split_paragraphs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from serving.text import split_paragraphs, split_sentences
 from tests.conftest import REPO
 
 
@@ -35,3 +39,38 @@ def test_offsets_match_the_annotated_seed_paragraphs():
             text = (REPO / rec["source"]).read_text(encoding="utf-8")
             split[rec["source"]] = set(split_paragraphs(text))
         assert (rec["source_start"], rec["source_end"], rec["text"]) in split[rec["source"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Labour lost. The leader stayed.", ["Labour lost.", "The leader stayed."]),
+        ("Mr. Smith spoke. Dr. Okafor left.", ["Mr. Smith spoke.", "Dr. Okafor left."]),
+        (
+            "J. K. Patel won it. Nobody expected that.",
+            ["J. K. Patel won it.", "Nobody expected that."],
+        ),
+        ('"Why?" she asked. "Ask HQ."', ['"Why?" she asked.', '"Ask HQ."']),
+        (
+            "\u201cIt was the office,\u201d he said. Fine.",
+            ["\u201cIt was the office,\u201d he said.", "Fine."],
+        ),
+        ("Turnout was 67.3 per cent. Labour fell.", ["Turnout was 67.3 per cent.", "Labour fell."]),
+        (
+            "It fell in the U.K. and it fell in France.",
+            ["It fell in the U.K. and it fell in France."],
+        ),
+        ("No full stop at the end", ["No full stop at the end"]),
+        ("  ", []),
+    ],
+)
+def test_sentences_split_at_ends_but_not_at_titles_initials_or_decimals(text, expected):
+    assert [s for _, _, s in split_sentences(text)] == expected
+
+
+@given(st.text(alphabet=st.sampled_from(list("Ab .!?\"'\u201d3 M r")), max_size=60))
+def test_sentence_offsets_slice_the_text_in_order_without_overlap(text):
+    spans = split_sentences(text)
+    assert all(text[a:b] == s and s == s.strip() and s for a, b, s in spans)
+    assert all(b1 <= a2 for (_, b1, _), (a2, _, _) in zip(spans, spans[1:], strict=False))
+    assert "".join(s for _, _, s in spans).replace(" ", "") == "".join(text.split())

@@ -205,7 +205,7 @@ def fingerprint(sources: list[Source], opts: LabelOptions) -> dict[str, Any]:
     for src in sources:
         st = src.path.stat()
         files.append([str(src.path.resolve()), st.st_size, st.st_mtime_ns])
-    keys = ("text_field", "id_field", "doc_field", "max_chars", "model")
+    keys = ("text_field", "id_field", "doc_field", "max_chars", "model", "evidence")
     return {
         "inputs": files,
         **{k: getattr(opts, k) for k in keys},

@@ -32,7 +32,9 @@ class Labeller:
 
 
 # -------------------------------------------------------------------------------- labelling
-def load_model(model: str, backend: str = "torch", batch_size: int | None = None) -> Labeller:
+def load_model(
+    model: str, backend: str = "torch", batch_size: int | None = None, evidence: bool = False
+) -> Labeller:
     """A :class:`Labeller` for ``model``.
 
     ``auto`` is the service's fallback (:class:`serving.fallback.ModelPair`): the transformer,
@@ -51,14 +53,14 @@ def load_model(model: str, backend: str = "torch", batch_size: int | None = None
             )
         _set_batch_size(pair.transformer, batch_size)
         registry = (pair.transformer or pair.baseline).registry
-        return Labeller(functools.partial(_pair_predict, pair), registry)
+        return Labeller(functools.partial(_pair_predict, pair, evidence=evidence), registry)
     predictor = load_predictor(model, backend=backend)
     _set_batch_size(predictor, batch_size)
-    return Labeller(predictor.predict, predictor.registry)
+    return Labeller(functools.partial(predictor.predict, evidence=evidence), predictor.registry)
 
 
-def _pair_predict(pair, texts, ids, contexts=None):
-    return pair.predict(texts, ids, "auto", contexts)
+def _pair_predict(pair, texts, ids, contexts=None, evidence=False):
+    return pair.predict(texts, ids, "auto", contexts, evidence)
 
 
 def document_contexts(
@@ -149,7 +151,7 @@ def _predict_isolating(
 
 def local_records(sources: list[Source], opts: LabelOptions, start: int) -> Iterator[Record]:
     """The in-process engine: one model, windows of ``chunk_size`` rows."""
-    labeller = load_model(opts.model, opts.backend, opts.batch_size)
+    labeller = load_model(opts.model, opts.backend, opts.batch_size, opts.evidence)
     items = iter_items(sources, opts, start)
     while window := list(islice(items, opts.chunk_size)):
         yield from label_window(labeller, window, opts.batch_size)

@@ -49,14 +49,16 @@ PASS_ENV = (
 class LabelActor:
     """Class UDF: the model is loaded once per actor, then labels one window per call."""
 
-    def __init__(self, model: str, backend: str, batch_size: int, threads: int = 1):
+    def __init__(
+        self, model: str, backend: str, batch_size: int, threads: int = 1, evidence: bool = False
+    ):
         import torch
 
         # Actors hold fractional CPUs, so set the thread count ourselves: torch now, and
         # onnxruntime through OMP_NUM_THREADS (read by serving.predictors.onnx when it loads).
         os.environ["OMP_NUM_THREADS"] = str(threads)
         torch.set_num_threads(threads)
-        self.labeller = load_model(model, backend, batch_size)
+        self.labeller = load_model(model, backend, batch_size, evidence)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -162,6 +164,7 @@ def ray_records(sources: list[Source], opts: LabelOptions, start: int) -> Iterat
             fn_constructor_kwargs={
                 "model": opts.model,
                 "backend": opts.backend,
+                "evidence": opts.evidence,
                 "batch_size": opts.batch_size,
                 "threads": max(1, round(actor_cpus)),
             },

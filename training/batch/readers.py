@@ -50,6 +50,8 @@ class LabelOptions:
     backend: str = "auto"  # torch-bf16 where bf16 is native, else onnx fp32 (resolve_backend)
     format: str | None = None  # jsonl or parquet; default from the output suffix
     progress: bool = True
+    evidence: bool = False
+    """Add the sentences carrying each present frame and each figure (:mod:`serving.evidence`)."""
 
     def check(self) -> None:
         """Raise ``LabelError`` for values no run can use."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from serving.figures import FigureRegistry
 from serving.labelstudio import (
+    EVIDENCE_TAG,
     FIGURE_TAG,
     FRAMES_TAG,
     SENTIMENT_TAG,
@@ -224,6 +225,8 @@ def _read_results(result: Any) -> tuple[list[str], list[Span], list[str], list[s
                 spans[str(item.get("id", f"#{i}"))] = span
         elif kind == (FIGURE_TAG, "textarea"):
             names.append((str(item.get("id", f"#{i}")), value, f"result[{i}]"))
+        elif kind == (EVIDENCE_TAG, "labels"):
+            continue  # evidence highlights guide the reviewer; the corpus does not store them
         elif item.get("type") != "relation":
             warnings.append(f"result[{i}]: ignored {item.get('type')} from {item.get('from_name')}")
     warnings += _attach_names(spans, names)

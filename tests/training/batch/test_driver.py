@@ -233,6 +233,27 @@ def test_cli_prints_one_summary_line_and_refuses_to_clobber(trained_models, tmp_
     assert again.exit_code == 1 and "--overwrite" in again.output
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_evidence_flag_adds_sentences_to_every_frame_and_figure(trained_models, tmp_path, suffix):
+    text = "The count ran late. Ruth Smeeth blamed the leader's office for the defeat."
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": text}, {"id": "b", "text": "x"}])
+    out = tmp_path / f"o{suffix}"
+    args = ["label", str(src), "--out", str(out), "--model", "baseline", "--evidence"]
+    result = CliRunner().invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    if suffix == ".jsonl":
+        rows = [json.loads(line) for line in out.open()]
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(out).to_pylist()
+    first = rows[0]
+    assert all(isinstance(f["evidence"], list) for f in first["frames"])
+    assert all(bool(f["evidence"]) == f["present"] for f in first["frames"])
+    [figure] = first["figures"]
+    assert figure["evidence"]["text"] == "Ruth Smeeth blamed the leader's office for the defeat."
+
+
 def test_resume_after_sigkill_gives_every_id_exactly_once(trained_models, tmp_path):
     n, bad_lines = 6000, {1000, 3500, 5999}
     lines = [

@@ -220,6 +220,44 @@ def test_export_predictions_in_label_studio_shape(schema):
     assert area["value"] == {"start": 0, "end": 13, "text": ["Jeremy Corbyn"]}
 
 
+def test_frame_evidence_is_exported_as_highlighted_sentences_and_ignored_on_import(
+    tmp_path, schema, registry
+):
+    text = PARAS[0].text
+    pred = {
+        "model_version": "tiny-1",
+        "frames": [
+            {
+                "label": name,
+                "score": 0.9 if k == 0 else 0.1,
+                "present": k == 0,
+                "evidence": [{"start": 0, "end": 5, "text": text[:5], "score": 0.8}]
+                if k == 0
+                else [],
+            }
+            for k, name in enumerate(schema.frame_names)
+        ],
+        "figures": [],
+    }
+    [task] = export_labelstudio(PARAS[:1], schema, [pred])
+    [highlight] = [r for r in task["predictions"][0]["result"] if r["from_name"] == "evidence"]
+    assert highlight["type"] == "labels" and highlight["score"] == 0.8
+    assert highlight["value"] == {
+        "start": 0,
+        "end": 5,
+        "text": text[:5],
+        "labels": [schema.frame_names[0]],
+    }
+    root = ET.fromstring(labelstudio_config(schema))
+    [evidence] = [el for el in root.iter("Labels") if el.get("name") == "evidence"]
+    assert [lab.get("value") for lab in evidence] == schema.frame_names
+    task["annotations"][0]["result"].append(highlight)  # a reviewer kept the highlight
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps([task]))
+    paragraphs, problems = import_labelstudio(path, schema, registry)
+    assert not problems and paragraphs[0].frames == PARAS[0].frames
+
+
 def test_export_accepts_frame_score_maps_with_a_threshold(schema):
     pred = {"model_version": "m", "frames": {"defend_unit": 0.55, "london_elite": 0.3}}
     [task] = export_labelstudio(PARAS[1:2], schema, [{**pred, "figures": []}], frame_threshold=0.5)
