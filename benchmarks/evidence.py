@@ -36,6 +36,21 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
 
+def machine() -> str:
+    """CPU model and core count (the README names the machine each number ran on)."""
+    import os
+
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
 def kappa(a: list[bool], b: list[bool]) -> float:
     po = float(np.mean([x == y for x, y in zip(a, b, strict=True)]))
     pa, pb = float(np.mean(a)), float(np.mean(b))
@@ -74,6 +89,7 @@ def quality(predictor, tasks, ann_a, ann_b, method: str) -> dict:
     finally:
         predictor.thresholds = saved
     out = {"all": _counter(), "multi_sentence": _counter()}
+    lead = chance = 0.0  # reference points: always the first sentence; a sentence at random
     tp = fp = fn = 0
     for t, res, res_real in zip(tasks, forced, real, strict=True):
         spans = [tuple(s) for s in t["spans"]]
@@ -82,6 +98,9 @@ def quality(predictor, tasks, ann_a, ann_b, method: str) -> dict:
             both = set(ann_a[t["id"]][frame]) & set(ann_b[t["id"]][frame])
             top = spans.index(_first_span(res, names.index(frame)))
             groups = ["all"] + (["multi_sentence"] if len(spans) > 1 else [])
+            if len(spans) > 1:
+                lead += 0 in either
+                chance += len(either) / len(spans)
             for g in groups:
                 out[g]["n"] += 1
                 out[g]["hit_either"] += top in either
@@ -95,6 +114,9 @@ def quality(predictor, tasks, ann_a, ann_b, method: str) -> dict:
     for g in out.values():
         g["top_in_either"] = round(g["hit_either"] / max(1, g["n"]), 3)
         g["top_in_both"] = round(g["hit_both"] / max(1, g["n"]), 3)
+    multi = max(1, out["multi_sentence"]["n"])
+    out["multi_sentence"]["first_sentence_in_either"] = round(lead / multi, 3)
+    out["multi_sentence"]["random_sentence_in_either"] = round(chance / multi, 3)
     out["set_when_present"] = {
         "precision": round(tp / max(1, tp + fp), 3),
         "recall": round(tp / max(1, tp + fn), 3),
@@ -155,7 +177,7 @@ def main() -> None:
     report = {
         "model": predictor.version,
         "backend": args.backend,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        "machine": machine(),
         "agreement": agreement(tasks, ann_a, ann_b),
         "quality": {m: quality(predictor, tasks, ann_a, ann_b, m) for m in METHODS},
         "paragraphs_per_s": cost(predictor, corpus, args.repeats),

@@ -16,8 +16,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from serving.results import ParagraphResult
+from serving.text import MAX_PARAGRAPH_CHARS
 
-MAX_TEXT_CHARS = int(os.environ.get("STANCEFRAME_MAX_TEXT_CHARS", "10000"))
+MAX_TEXT_CHARS = int(os.environ.get("STANCEFRAME_MAX_TEXT_CHARS", str(MAX_PARAGRAPH_CHARS)))
 MAX_ARTICLE_CHARS = int(os.environ.get("STANCEFRAME_MAX_ARTICLE_CHARS", "100000"))
 MAX_PARAGRAPHS = int(os.environ.get("STANCEFRAME_MAX_PARAGRAPHS", "64"))
 MAX_ARTICLE_PARAGRAPHS = int(os.environ.get("STANCEFRAME_MAX_ARTICLE_PARAGRAPHS", "200"))

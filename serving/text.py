@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 
+MAX_PARAGRAPH_CHARS = 10_000
+"""The longest paragraph accepted by default, everywhere: the service's per-paragraph limit
+(``STANCEFRAME_MAX_TEXT_CHARS``) and batch labelling's ``--max-chars``."""
+
 # The line boundaries of ``str.splitlines`` ("\r\n" first, so it counts as one boundary).
 LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 

@@ -10,6 +10,7 @@ import typer
 
 from serving.figures import load_registry
 from serving.schema import load_schema
+from serving.text import MAX_PARAGRAPH_CHARS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Stance and framing classifier.")
 data_app = typer.Typer(no_args_is_help=True, help="Annotated data: validate, stats, import/export.")
@@ -104,7 +105,7 @@ def _report(problems: list, n: int, out: Path) -> None:
     raise typer.Exit(1 if errors else 0)
 
 
-def _predict(model: str, texts: list[str]) -> list[dict]:
+def _predict(model: str, texts: list[str], evidence: bool = False) -> list[dict]:
     """Predictions from ``serving.predictors`` as dicts (imported lazily: optional dependency)."""
     try:
         from serving.predictors.factory import load_predictor
@@ -112,7 +113,8 @@ def _predict(model: str, texts: list[str]) -> list[dict]:
         typer.echo(f"--model needs serving.predictors, which cannot be imported: {exc}", err=True)
         raise typer.Exit(1) from exc
     try:
-        preds = [p.to_dict() for p in load_predictor(model).predict(texts)]
+        predictor = load_predictor(model)
+        preds = [p.to_dict() for p in predictor.predict(texts, evidence=evidence)]
     except (LookupError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: cannot predict with model '{model}': {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -135,6 +137,10 @@ def data_export_labelstudio(
         bool,
         typer.Option(help="Existing labels as completed annotations (import gives them back)."),
     ] = True,
+    evidence: Annotated[
+        bool,
+        typer.Option(help="With --model: highlight the sentences carrying each predicted frame."),
+    ] = False,
     labels: LabelsOpt = None,
 ) -> None:
     """Write corpus paragraphs as Label Studio tasks plus the matching labelling config."""
@@ -147,7 +153,7 @@ def data_export_labelstudio(
     except CorpusError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    preds = _predict(model, [p.text for p in paragraphs]) if model else None
+    preds = _predict(model, [p.text for p in paragraphs], evidence) if model else None
     try:
         tasks = export_labelstudio(paragraphs, schema, preds, with_labels=with_labels)
     except ValueError as exc:
@@ -434,7 +440,9 @@ def label_cmd(
     chunk_size: Annotated[
         int, typer.Option(help="Rows per committed chunk and per length-sorting window.")
     ] = 2048,
-    max_chars: Annotated[int, typer.Option(help="Longer texts are reported as bad rows.")] = 20000,
+    max_chars: Annotated[
+        int, typer.Option(help="Longer texts are reported as bad rows.")
+    ] = MAX_PARAGRAPH_CHARS,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Discard an existing output or run.")] = False,
     backend: Annotated[

@@ -275,10 +275,11 @@ def _check_same_run(old: dict[str, Any], new: dict[str, Any], out: Path) -> None
 
 
 # --------------------------------------------------------------------------------- assembly
-def output_schema(score_keys: list[str]):
+def output_schema(score_keys: list[str], evidence: bool = False):
     """The Parquet schema: id and provenance, then ``ParagraphResult.to_dict()``'s fields typed
     from the result dataclasses. Sentiment scores are a struct of the sentiments seen (schema
-    order), or a map when no figure was seen."""
+    order), or a map when no figure was seen. The ``evidence`` fields only when asked for, as in
+    JSONL output."""
     import pyarrow as pa
 
     scores = (
@@ -288,12 +289,13 @@ def output_schema(score_keys: list[str]):
     )
     hints = typing.get_type_hints(ParagraphResult)
     keys = ParagraphResult(frames=[], figures=[], model="", model_version="").to_dict()
-    result = [(k, _arrow_type(hints[k], scores)) for k in keys if k != "id"]
+    skip = frozenset() if evidence else frozenset({"evidence"})
+    result = [(k, _arrow_type(hints[k], scores, skip)) for k in keys if k != "id"]
     provenance = [("id", pa.string()), ("file", pa.string()), ("line", pa.int64())]
     return pa.schema([*provenance, ("row", pa.int64()), *result])
 
 
-def _arrow_type(tp: Any, scores: Any):
+def _arrow_type(tp: Any, scores: Any, skip: frozenset[str] = frozenset()):
     import pyarrow as pa
 
     simple = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
@@ -302,14 +304,20 @@ def _arrow_type(tp: Any, scores: Any):
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         [inner] = [a for a in args if a is not type(None)]
-        return _arrow_type(inner, scores)
+        return _arrow_type(inner, scores, skip)
     if origin is list:
-        return pa.list_(_arrow_type(args[0], scores))
+        return pa.list_(_arrow_type(args[0], scores, skip))
     if origin is dict:  # the only mapping in a result: sentiment -> probability
         return scores
     if is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        return pa.struct([(f.name, _arrow_type(hints[f.name], scores)) for f in fields(tp)])
+        return pa.struct(
+            [
+                (f.name, _arrow_type(hints[f.name], scores, skip))
+                for f in fields(tp)
+                if f.name not in skip
+            ]
+        )
     raise TypeError(f"no Parquet type for result field type {tp!r}")
 
 
@@ -318,7 +326,7 @@ def assemble(out: Path, fmt: str, state: RunState) -> None:
     folder = parts_dir(out)
     parts = [_part(folder, i) for i in range(state.parts)]
     if fmt == "parquet":
-        _write_parquet(parts, out, state.score_keys)
+        _write_parquet(parts, out, state.score_keys, bool(state.fingerprint.get("evidence")))
     else:
         _concat(parts, out)
     error_parts = [_part(folder, i, errors=True) for i in range(state.parts)]
@@ -336,11 +344,13 @@ def _concat(paths: list[Path], out: Path) -> None:
             os.fsync(dst.fileno())
 
 
-def _write_parquet(paths: list[Path], out: Path, score_keys: list[str]) -> None:
+def _write_parquet(
+    paths: list[Path], out: Path, score_keys: list[str], evidence: bool = False
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = output_schema(score_keys)
+    schema = output_schema(score_keys, evidence)
     with _atomic(out) as tmp:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             rows: list[dict[str, Any]] = []

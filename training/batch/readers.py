@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.predictors.factory import BACKENDS
-from serving.text import split_paragraphs
+from serving.text import MAX_PARAGRAPH_CHARS, split_paragraphs
 from training.data.corpus import iter_jsonl
 
 KINDS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet", ".txt": "txt"}
@@ -44,7 +44,7 @@ class LabelOptions:
     file is one document."""
     batch_size: int = 32
     chunk_size: int = 2048
-    max_chars: int = 20_000
+    max_chars: int = MAX_PARAGRAPH_CHARS
     resume: bool = False
     overwrite: bool = False
     backend: str = "auto"  # torch-bf16 where bf16 is native, else onnx fp32 (resolve_backend)

@@ -84,6 +84,11 @@ class TransformerConfig:
     """Early stopping: epochs without dev improvement before stopping."""
     dropout: float = 0.1
     sentiment_loss_weight: float = 1.0
+    max_pos_weight: float = 10.0
+    """Upper bound of each frame's positive-class loss weight (negatives / positives), so a rare
+    frame does not dominate the loss."""
+    grad_clip: float = 1.0
+    """Maximum gradient norm per step."""
     max_train_minutes: float | None = 13
     """Stop training (keeping the best checkpoint) after this much wall time."""
     device: str = "auto"

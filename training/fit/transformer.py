@@ -63,11 +63,15 @@ def length_batches(ex: Examples, batch_size: int, rng: random.Random | None) -> 
     return batches
 
 
-def make_losses(ex: Examples, n_sentiments: int, device: torch.device):
-    """Class-balanced losses: BCE with pos_weight per frame, CE with inverse-frequency weights."""
+def make_losses(
+    ex: Examples, n_sentiments: int, device: torch.device, max_pos_weight: float = 10.0
+):
+    """Class-balanced losses: BCE with pos_weight per frame (at most ``max_pos_weight``), CE with
+    inverse-frequency weights."""
     annotated = ex.frames[ex.has_frames]
     pos = annotated.sum(0).clip(min=1)
-    pos_weight = torch.tensor(((len(annotated) - pos) / pos).clip(1.0, 10.0), dtype=torch.float)
+    ratio = ((len(annotated) - pos) / pos).clip(1.0, max_pos_weight)
+    pos_weight = torch.tensor(ratio, dtype=torch.float)
     counts = np.bincount([s for row in ex.sentiments for s in row], minlength=n_sentiments)
     weights = counts.sum() / (n_sentiments * counts.clip(min=1))
     return (
@@ -118,7 +122,7 @@ def train_step(model, tokenizer, ex, idx, cfg, losses, optimizer, scheduler, dev
         )
     optimizer.zero_grad()
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
     optimizer.step()
     scheduler.step()
     return float(loss.detach())
@@ -168,7 +172,7 @@ def fit_transformer(
     rng = random.Random(config.seed)
     n_steps = cfg.epochs * len(length_batches(train_ex, cfg.batch_size, None))
     optimizer, scheduler = make_optimizer(model, cfg, n_steps)
-    losses = make_losses(train_ex, len(schema.sentiments), device)
+    losses = make_losses(train_ex, len(schema.sentiments), device, cfg.max_pos_weight)
     best = (-1.0, copy.deepcopy(model.state_dict()), np.full(len(schema.frames), 0.5))
     deadline = time.monotonic() + 60 * cfg.max_train_minutes if cfg.max_train_minutes else None
     stale = 0

@@ -499,6 +499,28 @@ def test_cli_export_labelstudio_writes_tasks_and_config(tmp_path):
     assert ET.fromstring((tmp_path / "tasks.xml").read_text()).tag == "View"
 
 
+def test_cli_export_with_model_evidence_highlights_predicted_frames(tmp_path, trained_models):
+    text = (
+        "The count ran late. Jeremy Corbyn's aides sent activists to seats Labour could never win."
+    )
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{**record(1), "text": text}])
+    out = tmp_path / "tasks.json"
+    args = ["data", "export-labelstudio", str(corpus), "--out", str(out), "--model", "baseline"]
+    res = runner.invoke(app, [*args, "--evidence", *LABELS])
+    assert res.exit_code == 0, res.output
+    [task] = json.loads(out.read_text())
+    result = task["predictions"][0]["result"]
+    present = result[0]["value"]["choices"]
+    assert present, "the tiny baseline predicts a frame here, so highlights are checked"
+    highlighted = {r["value"]["labels"][0] for r in result if r["from_name"] == "evidence"}
+    assert highlighted == set(present)
+    assert all(
+        text[r["value"]["start"] : r["value"]["end"]] == r["value"]["text"]
+        for r in result
+        if r["from_name"] == "evidence"
+    )
+
+
 def test_cli_export_labelstudio_refuses_an_invalid_corpus(tmp_path):
     corpus = write_jsonl(tmp_path / "c.jsonl", [record(1, frames=["nope"])])
     out = tmp_path / "tasks.json"
