@@ -23,6 +23,8 @@ Paths (``--n`` paragraphs built by repeating the texts of ``labels/corpus/**/*.j
 * ``onnx``: the same predictor with ``backend="onnx"`` (encoder in onnxruntime, fp32; export on
   first use is load time);
 * ``onnx-int8``: ``backend="onnx-int8"`` (weights quantised to int8 per channel);
+* ``auto``: ``backend="auto"``, the fastest of torch, torch-bf16 and onnx measured at load time
+  (:mod:`serving.predictors.probe`; its probe is part of ``load_s`` unless cached);
 * ``baseline``: TF-IDF + logistic regression;
 * ``naive``: a transformers ``pipeline("feature-extraction")`` over the same encoder, called once
   per paragraph, on the first ``--naive-n`` paragraphs. It runs the encoder only (no heads, no
@@ -32,6 +34,14 @@ Each path runs in its own subprocess, so its peak RSS is its own: sampled by the
 psutil every 10 ms (``peak_rss_mb``) and read from the child's ``getrusage`` high-water mark
 (``maxrss_mb``). Paragraphs/s excludes loading (``load_s``) and one warm-up call. Prints a
 Markdown table; ``--out`` also gets the numbers as JSON.
+
+**The bound.** The encoder's arithmetic per paragraph is counted from its config at the measured
+mean length T: per layer ``2·T·(4·H² + 2·H·I)`` for the projections and feed-forward plus
+``4·T²·H`` for attention (MiniLM-L6: H 384, I 1536, 6 layers). The CPU's roof is measured, not
+assumed: the best of a few large torch GEMMs (fp32, and bf16) on all threads, next to the
+theoretical peak from the flags (cores x FMA lanes x 2 FMA units x 2 x clock). Each transformer
+path's ``fraction`` is its paragraphs/s x FLOPs per paragraph / the measured roof.
+``--quick`` runs 400 paragraphs of torch, auto, baseline and naive (under a minute).
 """
 
 from __future__ import annotations
@@ -50,7 +60,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: import serving/training
 
-PATHS = ("torch", "torch-bf16", "onnx", "onnx-int8", "baseline", "naive")
+PATHS = ("torch", "torch-bf16", "onnx", "onnx-int8", "auto", "baseline", "naive")
+QUICK_PATHS = "torch,auto,baseline,naive"
+ROOF = {"torch": "fp32", "onnx": "fp32", "naive": "fp32", "torch-bf16": "bf16", "onnx-int8": "fp32"}
+"""Which arithmetic roof each path is measured against (int8 against fp32: no int8 GEMM roof is
+measured here, so its fraction is an upper estimate of the fp32 work it replaces)."""
 
 
 def load_texts(n: int) -> list[str]:
@@ -83,11 +97,67 @@ def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> di
         predictor.predict(texts[s : s + args.window])
     out = {"n": len(texts), "seconds": time.perf_counter() - started, "load_s": load_s}
     out["model_version"] = predictor.version
+    if path == "auto":
+        out["chosen"] = predictor.describe().get("backend")
+        out["probe"] = predictor.describe().get("backend_probe")
     if path == "torch":  # tokens per paragraph, outside the timed part
         lengths = [len(ids) for ids in predictor.tokenizer(texts)["input_ids"]]
         out["mean_tokens"] = sum(lengths) / len(lengths)
         out["max_length"] = predictor.max_length
+        config = predictor.model.encoder.config
+        out["encoder"] = {
+            "hidden": config.hidden_size,
+            "intermediate": config.intermediate_size,
+            "layers": config.num_hidden_layers,
+        }
     return out
+
+
+def encoder_gflop(encoder: dict[str, int], tokens: float) -> float:
+    """Multiply-add work of one encoder pass over ``tokens`` tokens, in GFLOP."""
+    h, i, layers = encoder["hidden"], encoder["intermediate"], encoder["layers"]
+    per_layer = 2 * tokens * (4 * h * h + 2 * h * i) + 4 * tokens * tokens * h
+    return layers * per_layer / 1e9
+
+
+def measured_roof(size: int = 1536, repeats: int = 5) -> dict[str, float]:
+    """GFLOP/s of the best of ``repeats`` square GEMMs, fp32 and bf16, on all torch threads."""
+    import torch
+
+    out = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(size, size, dtype=dtype)
+        b = torch.randn(size, size, dtype=dtype)
+        torch.mm(a, b)
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - started)
+        out[name] = round(2 * size**3 / best / 1e9, 1)
+    return out
+
+
+def theoretical_roof() -> dict[str, Any]:
+    """Peak fp32 GFLOP/s from the CPU flags and clock, assuming two FMA units per core."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    flags = next((line for line in info.splitlines() if line.startswith("flags")), "")
+    mhz = [float(line.split(":")[1]) for line in info.splitlines() if line.startswith("cpu MHz")]
+    lanes = 16 if " avx512f" in flags else 8 if " avx2" in flags else 4
+    cores = os.cpu_count() or 1
+    ghz = (max(mhz) / 1000) if mhz else 0.0
+    return {
+        "fp32_gflops": round(cores * lanes * 2 * 2 * ghz, 1),
+        "assumes": f"{cores} cores x {lanes} fp32 lanes x 2 FMA units x 2 flops x {ghz:.2f} GHz",
+        "flags": [
+            f
+            for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+            if f" {f}" in flags
+        ],
+    }
 
 
 def _naive_path(texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
@@ -156,15 +226,28 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
 def markdown(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> str:
     """The results table and the headline ratios."""
     lines = [
-        "| path | paragraphs | seconds | paragraphs/s | peak RSS (MB) | load (s) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| path | paragraphs | seconds | paragraphs/s | bound /s | fraction | peak RSS (MB) "
+        "| load (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for path, r in results.items():
+        name = f"{path} ({r['chosen']})" if r.get("chosen") else path
+        bound = r.get("bound_paragraphs_per_s")
+        fraction = r.get("fraction_of_bound")
         lines.append(
-            f"| {path} | {r['n']} | {r['seconds']:.2f} | {r['paragraphs_per_s']:.1f} "
+            f"| {name} | {r['n']} | {r['seconds']:.2f} | {r['paragraphs_per_s']:.1f} "
+            f"| {bound if bound is not None else ''} "
+            f"| {f'{fraction:.2f}' if fraction is not None else ''} "
             f"| {r['peak_rss_mb']:.0f} | {r['load_s']:.1f} |"
         )
     lines.append("")
+    b = summary.get("bound", {})
+    if b.get("gflop_per_paragraph"):
+        lines.append(
+            f"encoder work: {b['gflop_per_paragraph']} GFLOP per paragraph; measured GEMM roof "
+            f"{b['measured_gemm_gflops']} GFLOP/s; theoretical fp32 "
+            f"{b['theoretical'].get('fp32_gflops')} GFLOP/s ({b['theoretical'].get('assumes')})"
+        )
     if summary.get("mean_tokens") is not None:
         lines.append(
             f"mean tokens per paragraph: {summary['mean_tokens']:.1f} "
@@ -185,11 +268,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", default="baseline", help="model kind, name or tag")
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--quick", action="store_true", help="400 paragraphs, four paths")
     parser.add_argument("--child", choices=PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args)
         return
+    if args.quick:
+        args.n, args.naive_n = 400, 50
+        if args.paths == ",".join(PATHS):
+            args.paths = QUICK_PATHS
     results = {}
     for path in args.paths.split(","):
         print(f"running {path} ...", file=sys.stderr, flush=True)
@@ -206,6 +294,18 @@ def main(argv: list[str] | None = None) -> None:
     if "torch" in rate and "baseline" in rate:
         ratios["baseline vs torch"] = rate["baseline"] / rate["torch"]
     torch_result = results.get("torch", {})
+    roof = measured_roof()
+    bound = {"measured_gemm_gflops": roof, "theoretical": theoretical_roof()}
+    if torch_result.get("encoder") and torch_result.get("mean_tokens"):
+        gflop = encoder_gflop(torch_result["encoder"], torch_result["mean_tokens"])
+        bound["gflop_per_paragraph"] = round(gflop, 3)
+        for path, r in results.items():
+            kind = ROOF.get(r.get("chosen", "").replace("-fp32", "") if path == "auto" else path)
+            if kind:
+                r["bound_paragraphs_per_s"] = round(roof[kind] / gflop, 1)
+                r["fraction_of_bound"] = round(
+                    r["paragraphs_per_s"] / r["bound_paragraphs_per_s"], 3
+                )
     summary = {
         "n": args.n,
         "batch_size": args.batch_size,
@@ -213,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         "mean_tokens": torch_result.get("mean_tokens"),
         "max_length": torch_result.get("max_length"),
         "ratios": ratios,
+        "bound": bound,
         "machine": {
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),

@@ -9,7 +9,8 @@ then sends requests of one paragraph each (texts cycled from ``labels/corpus``) 
 8 and 32, a bounded number of requests per level (``--requests``, at least 4 x concurrency), and
 records throughput (answered requests per second), p50/p99 latency and errors. Modes:
 
-* ``batching-on``: adaptive batching of ``/classify`` (the default service);
+* ``batching-on``: concurrent requests merged into one transformer call
+  (``serving/batcher.py``; the default service);
 * ``batching-off``: ``STANCEFRAME_BATCHING=0``;
 * ``transformer-failing``: batching on, ``STANCEFRAME_FAIL_TRANSFORMER=predict``: every batch must
   be answered by the baseline (checked: ``fallback_share`` must be 1.0).

@@ -15,6 +15,8 @@ import pytest
 # server subprocesses inherit it. Never the developer's store, whatever the Makefile exported.
 os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="stanceframe-test-bentoml-")
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Per-machine caches (the backend probe, ONNX exports of read-only stores) stay out of ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="stanceframe-test-cache-")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from serving.figures import FigureRegistry, load_registry

@@ -38,6 +38,8 @@ class Predictor(ABC):
         self.schema = info.schema
         self.registry = info.registry
         self.thresholds = np.asarray(info.thresholds, dtype=float)
+        self.backend_probe: dict[str, Any] | None = None
+        """How ``backend="auto"`` chose this predictor (:mod:`serving.predictors.probe`)."""
 
     @property
     def version(self) -> str:
@@ -125,4 +127,5 @@ class Predictor(ABC):
             "dev_metrics": dict(self.info.dev_metrics),
             "data_hash": self.info.data_hash,
             "trained_at": self.info.trained_at,
+            **({"backend_probe": self.backend_probe} if self.backend_probe else {}),
         }

@@ -19,15 +19,19 @@ class GatedPair(ModelPair):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.gate = threading.Event()
+        self.finished = threading.Event()
         self.calls: list[int] = []
         self.fail = False
 
     def transformer_predict(self, texts, ids, contexts=None, evidence=False):
         self.gate.wait(timeout=30)
         self.calls.append(len(texts))
-        if self.fail:
-            raise RuntimeError("broken batch")
-        return super().transformer_predict(texts, ids, contexts, evidence)
+        try:
+            if self.fail:
+                raise RuntimeError("broken batch")
+            return super().transformer_predict(texts, ids, contexts, evidence)
+        finally:
+            self.finished.set()
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +115,9 @@ def test_time_spent_queued_counts_against_the_deadline(predictors):
         await asyncio.sleep(0.3)
         queued = await _ask(batcher)  # waits behind it; its own batch never starts in time
         pair.gate.set()
+        # the held call ends on its thread; then the worker looks at the queue again
+        await asyncio.get_running_loop().run_in_executor(None, pair.finished.wait, 10)
+        await asyncio.sleep(0)
         return await first, queued
 
     first, queued = _run(scenario())

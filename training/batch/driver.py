@@ -10,6 +10,7 @@ every input is done, the parts are assembled into ``OUT`` and ``OUT.errors.jsonl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.predictors.factory import resolve_backend
+from serving.predictors.factory import choose_backend, resolve_backend
 from serving.results import ParagraphResult
 from serving.store import find_model
 from training.batch.engine import Record, local_records
@@ -420,6 +421,11 @@ def label_corpus(
     """Label every paragraph of ``inputs`` into ``out`` (JSONL or Parquet); see the module doc."""
     opts = options or LabelOptions()
     opts.check()
+    if opts.backend == "auto" and opts.model != "baseline":
+        # Decide once (a measured probe, cached per machine and model) so that every engine,
+        # actor and resumed run uses one backend and outputs cannot mix numerics.
+        name = "transformer" if opts.model == "auto" else opts.model
+        opts = dataclasses.replace(opts, backend=choose_backend(name))
     started = time.monotonic()
     out = Path(out)
     fmt = output_format(out, opts.format)
