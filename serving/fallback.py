@@ -113,8 +113,10 @@ class ModelPair:
         timeout_s: float | None = None,
         backend: str = "torch",
         threads: int | None = None,
+        batch_size: int | None = None,
     ) -> ModelPair:
         """Load both from the store; a model that cannot be loaded is recorded, not raised.
+        ``batch_size``: the transformer's paragraphs per forward pass (``auto`` measures at it).
 
         The two must share one label schema (frames and sentiments), or answers would change
         shape with the model that gives them; a mismatched baseline is refused.
@@ -122,7 +124,9 @@ class ModelPair:
         if os.environ.get(FAIL_ENV) == "load":
             t, t_err = None, f"injected load failure ({FAIL_ENV}=load)"
         else:
-            t, t_err = _try_load(transformer, backend=backend, threads=threads)
+            t, t_err = _try_load(
+                transformer, backend=backend, threads=threads, batch_size=batch_size
+            )
         b, b_err = _try_load(baseline)
         if t is not None and b is not None and not _same_labels(t, b):
             b, b_err = (

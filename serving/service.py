@@ -71,7 +71,11 @@ class StanceFrame:
         threads = settings.cpu_threads
         torch.set_num_threads(threads)
         self.pair = ModelPair.load(
-            settings.transformer, settings.baseline, backend=settings.backend, threads=threads
+            settings.transformer,
+            settings.baseline,
+            backend=settings.backend,
+            threads=threads,
+            batch_size=settings.infer_batch_size,
         )
         self.batcher = DeadlineBatcher(
             self.pair,

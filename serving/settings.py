@@ -22,10 +22,11 @@ class ServiceSettings:
     timeout_s: float = 5.0
     """The caller's deadline: a request the transformer has not answered this many seconds after
     it arrived (queue included) is answered by the baseline; 0 turns it off."""
-    backend: str = "auto"
-    """``auto`` (the fastest of torch fp32, torch-bf16 and onnx fp32 on this machine, measured
-    at start-up and cached: :mod:`serving.predictors.probe`), ``torch``, ``torch-bf16``, ``onnx``
-    (fp32 onnxruntime; plain torch when onnxruntime is missing) or ``onnx-int8``."""
+    backend: str = "onnx"
+    """``onnx`` (fp32 onnxruntime; plain torch when onnxruntime is missing; the fastest for the
+    service in ``benchmarks/service_load.py`` on the dev machine), ``auto`` (the fastest of torch
+    fp32, torch-bf16 and onnx in a start-up probe of batch throughput, cached:
+    :mod:`serving.predictors.probe`), ``torch``, ``torch-bf16`` or ``onnx-int8``."""
     infer_batch_size: int = 8
     """Paragraphs per forward pass inside a merged (length-sorted) batch."""
     workers: int = 1

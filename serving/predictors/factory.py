@@ -55,12 +55,17 @@ def resolve_backend(backend: str) -> str:
 
 
 def choose_backend(
-    name_or_kind: str = "transformer", device: str = "auto", threads: int | None = None
+    name_or_kind: str = "transformer",
+    device: str = "auto",
+    threads: int | None = None,
+    batch_size: int | None = None,
 ) -> str:
     """The concrete backend ``auto`` means for this model on this machine (from the probe's
     cache, or by probing now), so that every worker of one run uses the same one."""
     try:
-        predictor = load_predictor(name_or_kind, device=device, backend="auto", threads=threads)
+        predictor = load_predictor(
+            name_or_kind, device=device, backend="auto", threads=threads, batch_size=batch_size
+        )
     except LookupError:
         return "torch"  # no transformer to probe: whatever loads later answers with the baseline
     probe = predictor.backend_probe
@@ -72,6 +77,7 @@ def load_predictor(
     device: str = "auto",
     backend: str = "torch",
     threads: int | None = None,
+    batch_size: int | None = None,
 ) -> Predictor:
     """Load a predictor from the model store by kind (``transformer``/``baseline``), name or tag.
 
@@ -81,6 +87,7 @@ def load_predictor(
     as fp32 in the README's measurements); ``onnx`` runs
     the encoder in onnxruntime in fp32 (same outputs, faster); ``onnx-int8`` also quantises its
     weights to int8 (fastest, but it moves frame scores: see the README for the measured cost).
+    ``batch_size``: paragraphs per forward pass the caller will use (``auto`` measures at it).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
@@ -110,7 +117,9 @@ def load_predictor(
 
     import torch
 
-    predictor, record = choose(info, threads or torch.get_num_threads(), load)
+    predictor, record = choose(
+        info, threads or torch.get_num_threads(), load, batch_size=batch_size
+    )
     predictor.backend_probe = record
     return predictor
 

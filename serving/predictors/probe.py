@@ -52,15 +52,16 @@ def cache_path() -> Path:
     return base / "stanceframe" / "backend-probe.json"
 
 
-def probe_key(info: ModelInfo, threads: int) -> str:
-    """What a measurement depends on: model, CPU, threads and the libraries doing the work."""
+def probe_key(info: ModelInfo, threads: int, batch_size: int | None = None) -> str:
+    """What a measurement depends on: model, CPU, threads, batch size and the libraries."""
     versions = []
     for pkg in ("torch", "onnxruntime"):
         try:
             versions.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{pkg} absent")
-    return " | ".join([info.tag, cpu_model(), f"{threads} threads", *versions])
+    batch = f"batch {batch_size}" if batch_size else "default batch"
+    return " | ".join([info.tag, cpu_model(), f"{threads} threads", batch, *versions])
 
 
 def cpu_model() -> str:
@@ -104,11 +105,17 @@ def write_cache(key: str, entry: dict[str, Any]) -> None:
 
 
 def choose(
-    info: ModelInfo, threads: int, load: Any, candidates: tuple[str, ...] = CANDIDATES
+    info: ModelInfo,
+    threads: int,
+    load: Any,
+    candidates: tuple[str, ...] = CANDIDATES,
+    batch_size: int | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """The fastest candidate's predictor and the probe record (``chosen``, ``rates``, ``key``,
-    ``cached``). ``load(backend)`` returns a predictor for a backend or raises ImportError."""
-    key = probe_key(info, threads)
+    ``cached``). ``load(backend)`` returns a predictor for a backend or raises ImportError.
+    ``batch_size``: paragraphs per forward pass in the timing, as the caller will run them (the
+    service's small batches favour another backend than batch labelling's large ones)."""
+    key = probe_key(info, threads, batch_size)
     cached = read_cache().get(key)
     if cached and cached.get("chosen") in candidates:
         record = {**cached, "key": key, "cached": True}
@@ -123,11 +130,18 @@ def choose(
         except ImportError as exc:
             log.info("backend probe: %s unavailable (%s)", backend, exc)
             continue
+        if batch_size and hasattr(predictors[backend], "batch_size"):
+            predictors[backend].batch_size = batch_size
         rates[backend] = round(paragraphs_per_second(predictors[backend], texts), 1)
     chosen = max(rates, key=rates.get)
     if "torch" in rates and rates[chosen] <= rates["torch"]:
         chosen = "torch"
-    record = {"chosen": chosen, "rates": rates, "probe_paragraphs": len(texts)}
+    record = {
+        "chosen": chosen,
+        "rates": rates,
+        "probe_paragraphs": len(texts),
+        "batch_size": batch_size,
+    }
     write_cache(key, record)
     log.info("backend auto -> %s (probe, paragraphs/s: %s)", chosen, rates)
     return predictors[chosen], {**record, "key": key, "cached": False}

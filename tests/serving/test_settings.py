@@ -5,7 +5,7 @@ from serving.settings import ServiceSettings
 
 def test_defaults_are_the_shipped_values():
     s = ServiceSettings.from_env({})
-    assert (s.backend, s.timeout_s, s.batching, s.max_batch_size) == ("auto", 5.0, True, 64)
+    assert (s.backend, s.timeout_s, s.batching, s.max_batch_size) == ("onnx", 5.0, True, 64)
 
 
 def test_environment_overrides_each_field_with_its_type():

@@ -425,7 +425,7 @@ def label_corpus(
         # Decide once (a measured probe, cached per machine and model) so that every engine,
         # actor and resumed run uses one backend and outputs cannot mix numerics.
         name = "transformer" if opts.model == "auto" else opts.model
-        opts = dataclasses.replace(opts, backend=choose_backend(name))
+        opts = dataclasses.replace(opts, backend=choose_backend(name, batch_size=opts.batch_size))
     started = time.monotonic()
     out = Path(out)
     fmt = output_format(out, opts.format)
