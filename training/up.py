@@ -133,7 +133,10 @@ def serve(
             echo(curl_line(url, {"paragraphs": SAMPLE["paragraphs"][:1]}))
         if once:
             return 0
-        echo(f"\nserving on {url} (API docs: {url}/, model info: {url}/model); Ctrl-C stops")
+        echo(
+            f"\nserving on {url} (page: {url}/ui, API docs: {url}/, model: {url}/model); "
+            "Ctrl-C stops"
+        )
         return proc.wait()
     except KeyboardInterrupt:
         return 0
