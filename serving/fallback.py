@@ -6,8 +6,9 @@
 * ``requested``: the caller asked for the baseline;
 * ``transformer_unavailable``: the transformer is missing or failed to load;
 * ``transformer_error``: it raised on this batch;
-* ``transformer_timeout``: it took longer than ``timeout_s`` on this batch;
-* ``transformer_busy``: a batch that timed out is still running on it.
+* ``transformer_timeout``: it did not answer in time (in the service: the caller's deadline,
+  applied by :class:`serving.batcher.DeadlineBatcher`; here: ``timeout_s`` per batch, when set);
+* ``transformer_busy``: with ``timeout_s``, a batch that timed out is still running on it.
 
 ``STANCEFRAME_FAIL_TRANSFORMER`` (``load``, ``predict`` or ``slow``) injects each failure (tests).
 ``STANCEFRAME_DRILL_FILE`` names a file whose content (``predict``, ``slow`` or empty) is read

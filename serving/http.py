@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Collection, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +147,25 @@ def _flatten_validation_error(body: Any) -> Any:
 RETRY_AFTER_S = 5
 
 
-def _overloaded(body: Any) -> dict[str, str]:
-    """BentoML sheds load with a 503 whose message says nothing; say what happened."""
+_NOTES: ContextVar[dict[str, str] | None] = ContextVar("stanceframe_request_notes", default=None)
+"""Per guarded request, what the service wants the client to read in a 5xx (BentoML replaces
+every 5xx message with "An unexpected error has occurred")."""
+
+
+def note_error(message: str) -> None:
+    """Record the reason for a 503 the service is about to raise, for this request's answer."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes["error"] = message
+
+
+def _overloaded(body: Any, notes: dict[str, str] | None = None) -> dict[str, str]:
+    """A 503 raised while serving says why (:func:`note_error`); one from BentoML itself, whose
+    message says nothing, says the service is overloaded."""
+    if notes and notes.get("error"):
+        return {"error": f"{notes['error']}; retry after {RETRY_AFTER_S} s"}
     return {
-        "error": "overloaded: the request queue is longer than the service's latency limit; "
+        "error": "overloaded: the service cannot take this request now; "
         f"retry after {RETRY_AFTER_S} s or send smaller batches"
     }
 
@@ -269,7 +285,9 @@ class RequestGuard:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()
 
-        rewrites = {400: _flatten_validation_error, 503: _overloaded}
+        notes: dict[str, str] = {}
+        _NOTES.set(notes)  # a dict, so a note made in a copied context still reaches us
+        rewrites = {400: _flatten_validation_error, 503: lambda body: _overloaded(body, notes)}
         await self.app(scope, replay, _Rewrite(send, rewrites))
 
     def document(self, spec: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,13 @@ from serving.api_types import (
     ParagraphIn,
     ParagraphOut,
 )
-from serving.http import RequestGuard, model_info_app, set_info_provider, set_unavailable
+from serving.http import (
+    RequestGuard,
+    model_info_app,
+    note_error,
+    set_info_provider,
+    set_unavailable,
+)
 from serving.labelstudio_backend import ml_backend_app
 from serving.results import ParagraphResult
 from serving.settings import ServiceSettings
@@ -169,6 +175,7 @@ class StanceFrame:
                     [items[i].evidence for i in idx],
                 )
             except NoModelError as exc:
+                note_error(str(exc))
                 raise ServiceUnavailable(str(exc)) from exc
             for i, r in zip(idx, results, strict=True):
                 out[i] = r

@@ -302,3 +302,11 @@ def test_article_evidence_covers_every_paragraph(client):
     assert resp.status_code == 200
     for para in resp.json()["paragraphs"]:
         assert all(isinstance(f["evidence"], list) for f in para["frames"])
+
+
+def test_transformer_failing_with_no_baseline_is_a_503_that_says_why(trained_models, monkeypatch):
+    env = {"STANCEFRAME_BASELINE": "absent-baseline", "STANCEFRAME_FAIL_TRANSFORMER": "predict"}
+    with service_client(monkeypatch, **env) as client:
+        resp = client.post("/classify", json=GOOD)
+        assert resp.status_code == 503 and resp.headers.get("retry-after")
+        assert resp.json()["error"].startswith("no model can answer (transformer_error)")

@@ -47,7 +47,7 @@ class LabelOptions:
     max_chars: int = MAX_PARAGRAPH_CHARS
     resume: bool = False
     overwrite: bool = False
-    backend: str = "auto"  # torch-bf16 where bf16 is native, else onnx fp32 (resolve_backend)
+    backend: str = "auto"  # the fastest measured at the start of a run (serving.predictors.probe)
     format: str | None = None  # jsonl or parquet; default from the output suffix
     progress: bool = True
     evidence: bool = False
