@@ -2,13 +2,14 @@
 
 A CPU flag says which instructions exist, not which path is fast: on a 2-core Xeon with AVX-512
 BF16, bf16 autocast ran at two thirds of plain fp32 (measured in the issue that asked for this),
-while on the dev machine's AMD EPYC it runs at 2.2x (README, batch labelling throughput). So ``auto`` times each candidate
-(``torch`` fp32, ``torch-bf16``, and ``onnx`` fp32 when onnxruntime is installed; never int8,
-which changes scores) on the same fixed paragraphs, after a warm-up, and keeps the fastest. A
-candidate must beat plain fp32 torch to be chosen, so ``auto`` is never slower than fp32 in the
-probe's own measurement. The choice and its numbers are logged, cached per machine, model, thread
-count and library versions in ``$XDG_CACHE_HOME/stanceframe/backend-probe.json``, and shown by
-``describe()`` (so by ``GET /model``).
+while on the dev machine's AMD EPYC it runs at 2.2x (README, batch labelling throughput). So
+``auto`` times each candidate (``torch`` fp32, ``torch-bf16``, and ``onnx`` fp32 when onnxruntime
+is installed; never int8, which changes scores) on the same fixed paragraphs, after a warm-up, at
+the caller's batch size, and keeps the fastest. A candidate must beat plain fp32 torch to be
+chosen, so ``auto`` is never slower than fp32 in the probe's own measurement. The choice and its
+numbers are logged, cached per machine, model, thread count, batch size and library versions in
+``$XDG_CACHE_HOME/stanceframe/backend-probe.json``, and shown by ``describe()`` (so by
+``GET /model``).
 """
 
 from __future__ import annotations
