@@ -17,16 +17,6 @@ log = logging.getLogger("stanceframe.predictors")
 BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
 
 
-def bf16_is_native() -> bool:
-    """True on CPUs with bfloat16 instructions (AVX-512 BF16 or AMX), where bf16 autocast is
-    fast; elsewhere it is emulated and slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def onnx_available() -> bool:
     """True when onnxruntime and onnx (the ``fast`` extra) are installed."""
     try:
@@ -61,7 +51,22 @@ def choose_backend(
     batch_size: int | None = None,
 ) -> str:
     """The concrete backend ``auto`` means for this model on this machine (from the probe's
-    cache, or by probing now), so that every worker of one run uses the same one."""
+    cache without loading the model, or by probing now), so that every worker of one run uses
+    the same one."""
+    import torch
+
+    from serving.predictors.probe import probe_key, read_cache
+
+    try:
+        _, info = find_model(DEFAULT_NAMES.get(name_or_kind, name_or_kind))
+    except LookupError:
+        return "torch"  # no transformer to probe: whatever loads later answers with the baseline
+    if info.kind != "transformer":
+        return "torch"
+    key = probe_key(info, threads or torch.get_num_threads(), batch_size)
+    cached = read_cache().get(key)
+    if cached and cached.get("chosen"):
+        return str(cached["chosen"])
     try:
         predictor = load_predictor(
             name_or_kind, device=device, backend="auto", threads=threads, batch_size=batch_size

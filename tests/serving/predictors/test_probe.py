@@ -63,3 +63,19 @@ def test_a_backend_that_cannot_load_is_skipped(trained_models):
 
     chosen, record = choose(info, 1, load)
     assert chosen.name == "torch" and set(record["rates"]) == {"torch", "torch-bf16"}
+
+
+def test_choose_backend_reads_the_cache_without_loading_the_model(trained_models, monkeypatch):
+    from serving.predictors import factory
+    from serving.predictors.probe import probe_key, write_cache
+    from serving.store import find_model
+
+    _, info = find_model(trained_models["transformer"])
+    write_cache(probe_key(info, 2, 16), {"chosen": "onnx", "rates": {}})
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("a cached choice must not load the model")
+
+    monkeypatch.setattr(factory, "load_predictor", no_load)
+    assert factory.choose_backend(trained_models["transformer"], threads=2, batch_size=16) == "onnx"
+    assert factory.choose_backend("no-such-model") == "torch"
