@@ -48,6 +48,8 @@ class ModelInfo:
     dev_metrics: Mapping[str, Any] = field(default_factory=dict)
     gold_metrics: Mapping[str, Any] | None = None
     transfer_metrics: Mapping[str, Any] | None = None
+    teacher: Mapping[str, Any] | None = None
+    """Distilled models: the teacher's tag, its targets file and how many paragraphs used them."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Keys this version does not know, kept so that a round trip loses nothing."""
 

@@ -195,6 +195,36 @@ def data_export_hf(
     typer.echo(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
 
 
+@data_app.command("teacher-targets")
+def data_teacher_targets(
+    model: Annotated[str, typer.Option(help="Stored teacher model: name or name:version.")],
+    out: Annotated[Path, typer.Option(help="JSON file to write (data.teacher_targets).")],
+    config: Annotated[
+        Path, typer.Option(help="Training config whose data.train the teacher scores.")
+    ] = Path("training/configs/transformer.yaml"),
+    backend: Annotated[
+        str, typer.Option(help="Teacher backend (see `label --backend`).")
+    ] = "torch",
+) -> None:
+    """Score the training paragraphs with a teacher model, for distillation
+    (``data.teacher_targets``; see training/fit/distill.py)."""
+    from serving.predictors.factory import load_predictor
+    from training.data.corpus import CorpusError
+    from training.fit.config import load_config
+    from training.fit.distill import teacher_targets, write_targets
+    from training.fit.info import load_training_data
+
+    try:
+        data = load_training_data(load_config(config))
+        teacher = load_predictor(model, backend=backend)
+    except (CorpusError, LookupError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    report = teacher_targets(teacher, data.paragraphs)
+    write_targets(report, out)
+    typer.echo(f"wrote {out}: {len(report['targets'])} paragraphs scored by {teacher.version}")
+
+
 @data_app.command("import-labelstudio")
 def data_import_labelstudio(
     export: Annotated[Path, typer.Argument(help="Label Studio JSON export.")],

@@ -40,6 +40,10 @@ class DataConfig:
     """Cap on NewsMTSC sentences used per run (random sample), to bound training time."""
     dev_fraction: float = 0.15
     """Share of stories held out (grouped by ``story_id``) for early stopping and thresholds."""
+    teacher_targets: str | None = None
+    """JSON of a teacher model's probabilities for the training paragraphs (``stanceframe data
+    teacher-targets``): the transformer then also learns from them (see
+    :mod:`training.fit.distill`). None: gold labels only."""
 
 
 @dataclass
@@ -89,10 +93,16 @@ class TransformerConfig:
     frame does not dominate the loss."""
     grad_clip: float = 1.0
     """Maximum gradient norm per step."""
+    distill_weight: float = 0.5
+    """With ``data.teacher_targets``: the teacher's share of each training target."""
     max_train_minutes: float | None = 13
     """Stop training (keeping the best checkpoint) after this much wall time."""
     device: str = "auto"
     """``auto`` uses CUDA when present, else CPU."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """``bf16``: forward and backward passes under bfloat16 autocast (weights and optimizer stay
+    fp32). About twice as fast on CPUs with AVX-512 BF16 or AMX and on GPUs; the study's
+    base-size encoders use it to fit the CPU time budget."""
     threads: int | None = None
     """torch CPU threads for training (None: torch default)."""
 

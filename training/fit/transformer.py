@@ -20,6 +20,7 @@ from training.data.corpus import Paragraph
 from training.evaluation.metrics import multiclass_metrics, multilabel_metrics
 from training.evaluation.scoring import frame_matrix, frames_annotated
 from training.fit.config import TrainConfig, TransformerConfig
+from training.fit.distill import TeacherTarget, TeacherTargets, mix
 from training.fit.info import model_info
 
 
@@ -32,9 +33,16 @@ class Examples:
     sentiments: list[list[int]]
     frames: np.ndarray  # (n, L)
     has_frames: np.ndarray  # (n,) bool
+    teacher: list[TeacherTarget | None] | None = None
+    """A teacher's probabilities per paragraph (distillation), or None."""
 
     @classmethod
-    def build(cls, paragraphs: list[Paragraph], schema: LabelSchema) -> Examples:
+    def build(
+        cls,
+        paragraphs: list[Paragraph],
+        schema: LabelSchema,
+        teacher: TeacherTargets | None = None,
+    ) -> Examples:
         s2i = schema.sentiment2id
         return cls(
             texts=[p.text for p in paragraphs],
@@ -42,7 +50,19 @@ class Examples:
             sentiments=[[s2i[f.sentiment] for f in p.figures] for p in paragraphs],
             frames=frame_matrix(paragraphs, schema),
             has_frames=np.array([frames_annotated(p) for p in paragraphs], dtype=bool),
+            teacher=[teacher.get(p) for p in paragraphs] if teacher is not None else None,
         )
+
+    def targets(self, idx: list[int], n_sentiments: int, weight: float):
+        """Frame targets (B, L) and sentiment targets (M, S) of a batch: gold, or mixed with
+        the teacher's probabilities where it has them."""
+        frames, sentiments = [], []
+        for i in idx:
+            soft = self.teacher[i] if self.teacher is not None else None
+            frames.append(mix(self.frames[i], soft.frames if soft else None, weight))
+            gold = np.eye(n_sentiments)[self.sentiments[i]].reshape(-1, n_sentiments)
+            sentiments.append(mix(gold, soft.sentiments if soft else None, weight))
+        return np.stack(frames), np.concatenate(sentiments) if sentiments else None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -107,19 +127,44 @@ def _encode(tokenizer, ex: Examples, idx: list[int], cfg: TransformerConfig, dev
     ).to(device)
 
 
+def autocast(cfg: TransformerConfig, device: torch.device):
+    """bfloat16 autocast when the config asks for it (a no-op context otherwise)."""
+    if cfg.precision not in ("fp32", "bf16"):
+        raise ValueError(f"transformer.precision must be 'fp32' or 'bf16', got {cfg.precision!r}")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
+
+
+def soft_cross_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor, gold: list[int]
+) -> torch.Tensor:
+    """Class-weighted cross-entropy against class probabilities, normalised like
+    ``nn.CrossEntropyLoss(weight)`` on the gold classes (so one-hot targets give the same loss)."""
+    per_mention = -(targets * torch.log_softmax(logits, -1) * weight).sum(-1)
+    return per_mention.sum() / weight[torch.tensor(gold, device=logits.device)].sum()
+
+
 def train_step(model, tokenizer, ex, idx, cfg, losses, optimizer, scheduler, device) -> float:
     model.train()
     batch = _encode(tokenizer, ex, idx, cfg, device)
-    frame_logits, sent_logits = model(batch)
+    with autocast(cfg, device):
+        frame_logits, sent_logits = model(batch)
+    frame_logits, sent_logits = frame_logits.float(), sent_logits.float()
     bce, ce = losses
     mask = torch.tensor(ex.has_frames[idx], dtype=torch.float, device=device)
-    targets = torch.tensor(ex.frames[idx], dtype=torch.float, device=device)
+    gold = [s for i in idx for s in ex.sentiments[i]]
+    if ex.teacher is None:
+        targets = torch.tensor(ex.frames[idx], dtype=torch.float, device=device)
+        sentiment = ce(sent_logits, torch.tensor(gold, device=device)) if gold else None
+    else:
+        frame_targets, sent_targets = ex.targets(idx, sent_logits.shape[-1], cfg.distill_weight)
+        targets = torch.tensor(frame_targets, dtype=torch.float, device=device)
+        sentiment = None
+        if gold:
+            soft = torch.tensor(sent_targets, dtype=torch.float, device=device)
+            sentiment = soft_cross_entropy(sent_logits, soft, ce.weight, gold)
     loss = (bce(frame_logits, targets).mean(1) * mask).sum() / mask.sum().clamp(min=1)
-    sent_targets = [s for i in idx for s in ex.sentiments[i]]
-    if sent_targets:
-        loss = loss + cfg.sentiment_loss_weight * ce(
-            sent_logits, torch.tensor(sent_targets, device=device)
-        )
+    if sentiment is not None:
+        loss = loss + cfg.sentiment_loss_weight * sentiment
     optimizer.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -135,8 +180,9 @@ def predict_examples(model, tokenizer, ex, cfg, device) -> tuple[np.ndarray, lis
     probs = np.zeros(ex.frames.shape)
     sent_pred: dict[int, list[int]] = {}
     for idx in length_batches(ex, cfg.eval_batch_size, None):
-        frame_logits, sent_logits = model(_encode(tokenizer, ex, idx, cfg, device))
-        probs[idx] = torch.sigmoid(frame_logits).cpu().numpy()
+        with autocast(cfg, device):
+            frame_logits, sent_logits = model(_encode(tokenizer, ex, idx, cfg, device))
+        probs[idx] = torch.sigmoid(frame_logits.float()).cpu().numpy()
         pred = sent_logits.argmax(-1).cpu().tolist()
         k = 0
         for i in idx:
@@ -167,7 +213,11 @@ def fit_transformer(
     encoder, tokenizer = build_encoder(cfg.base_model, cfg.random_init)
     model = StanceFrameModel(encoder, len(schema.frames), len(schema.sentiments), cfg.dropout)
     model.to(device)
-    train_ex = Examples.build([*train_set, *data.extra_sentiment], schema)
+    teacher = TeacherTargets(path, schema) if (path := config.data.teacher_targets) else None
+    train_ex = Examples.build([*train_set, *data.extra_sentiment], schema, teacher)
+    if teacher is not None:
+        used = sum(t is not None for t in train_ex.teacher)
+        tqdm.write(f"distilling from {teacher.teacher}: targets for {used}/{len(train_ex)}")
     dev_ex = Examples.build(dev_set, schema) if dev_set else None
     rng = random.Random(config.seed)
     n_steps = cfg.epochs * len(length_batches(train_ex, cfg.batch_size, None))
@@ -202,4 +252,13 @@ def fit_transformer(
             break
     model.load_state_dict(best[1])
     info = model_info(config, data, train_set, best[2].tolist(), history)
+    if teacher is not None:
+        info = info.replace(
+            teacher={
+                "model": teacher.teacher,
+                "targets": str(teacher.path),
+                "weight": cfg.distill_weight,
+                "paragraphs_with_targets": used,
+            }
+        )
     return TransformerPredictor(info, model, tokenizer, batch_size=cfg.eval_batch_size)

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from serving.predictors.baseline import BaselinePredictor
 from serving.predictors.factory import load_predictor
@@ -171,3 +172,17 @@ def test_deadline_stops_training_after_the_epoch_in_flight(tiny_corpus):
         tiny_corpus, **{"transformer.epochs": 6, "transformer.max_train_minutes": 1e-6}
     )
     assert len(train(cfg, save=False).predictor.info.history) == 1
+
+
+def test_bf16_precision_trains_and_stores_float32_weights(tiny_corpus):
+    cfg = _tiny_transformer(tiny_corpus, **{"transformer.precision": "bf16"})
+    result = train(cfg, save=False)
+    params = list(result.predictor.model.parameters())
+    assert all(p.dtype == torch.float32 for p in params)  # autocast, not a bf16 copy
+    assert result.dev_metrics["frames"]["macro_f1"] is not None
+
+
+def test_unknown_precision_is_refused_by_name(tiny_corpus):
+    cfg = _tiny_transformer(tiny_corpus, **{"transformer.precision": "fp8"})
+    with pytest.raises(ValueError, match="precision"):
+        train(cfg, save=False)
