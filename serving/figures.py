@@ -32,12 +32,15 @@ import yaml
 
 from serving.schema import labels_dir
 
-_NAME_CHARS = r"A-Za-zÀ-ÖØ-öø-ÿ\-"  # an opening quote mark may precede a name
+# Word characters as Python's str.isalnum sees them (digits, superscripts and letters of every
+# script), so a name never starts or ends inside a longer word; an opening quote mark may precede.
+_NAME_CHARS = r"\w\-"
+_WORD_END = r"(?!\w)"
 _CAP_WORD = r"(?:Mc|Mac|O['’])?[A-Z][a-zà-öø-ÿ]+(?:-[A-Z][a-zà-öø-ÿ]+)?"
 # Lower-case particles inside surnames ("Rhun ap Iorwerth", "Ursula von der Leyen").
 _PARTICLE = r"(?:ap|ab|de|van|von|der|den|da|di|du|le|la|bin|al|el|dos|das)"
 _PARTICLES = rf"(?:{_PARTICLE}\s+)*{_PARTICLE}"
-_WORD_START = re.compile(r"(?<![A-Za-zÀ-ÖØ-öø-ÿ\-'’])(?=[A-Z])")
+_WORD_START = re.compile(r"(?<![\w\-'’])(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class FigureRegistry:
         first = f"(?=[{re.escape(firsts)}])" if firsts else ""
         self._regex = re.compile(
             rf"{first}(?<![{_NAME_CHARS}])(?:(?P<title>{title_alt})\.?\s+)?(?P<name>{name_alt})"
-            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ0-9])"
+            rf"{_WORD_END}"
         )
         self._all_given_names = self.given_names | {f.given_name for f in self.figures}
         # The given name is any capitalised word, checked against the set in code: a set lookup
@@ -116,7 +119,7 @@ class FigureRegistry:
             rf"(?:(?P<title>{title_alt})\.?\s+(?P<tname>(?:{_CAP_WORD}\s+)?{_CAP_WORD})"
             rf"|(?P<gname>(?P<given>{_CAP_WORD})\s+{surname}(?:\s+{_CAP_WORD})?)"
             rf"|(?P<iname>(?P<initial>[A-Z])\.\s*(?P<isurname>{_CAP_WORD})))"
-            rf"(?![A-Za-zÀ-ÖØ-öø-ÿ0-9])"
+            rf"{_WORD_END}"
         )
         self._folded = {}
         for fig in self.figures:
@@ -355,7 +358,7 @@ def _within(a: str, b: str, k: int) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _surname_regex(surname: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![{_NAME_CHARS}]){re.escape(surname)}(?![A-Za-zÀ-ÖØ-öø-ÿ0-9])")
+    return re.compile(rf"(?<![{_NAME_CHARS}]){re.escape(surname)}{_WORD_END}")
 
 
 def load_given_names(path: str | Path) -> frozenset[str]:

@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from serving.figures import FigureRegistry
@@ -147,6 +147,8 @@ def test_unregistered_person_in_full_and_as_mr_is_one_person(registry):
         max_size=25,
     ).map(" ".join)
 )
+@example(text="Kim Johnson Aa¹")  # a superscript digit is alphanumeric: no name ends before it
+@example(text="2Kim Johnson spoke")
 def test_matcher_never_raises_and_mentions_are_whole_words_inside_the_text(registry, text):
     for m in registry.find(text):
         assert 0 <= m.start < m.end <= len(text)
