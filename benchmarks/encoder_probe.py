@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from serving.model import resolve_base_model, set_offline_if_local
+from serving.model import masked_mean, resolve_base_model, set_offline_if_local
 from serving.thresholds import tune_thresholds
 from training.data.splits import grouped_split
 from training.evaluation.scoring import frame_matrix
@@ -67,8 +67,7 @@ def embed(name: str, texts: list[str], cache: Path, batch_size: int = 32) -> np.
                 return_tensors="pt",
             )
             states = model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
-            out[rows] = ((states * mask).sum(1) / mask.sum(1).clamp(min=1e-6)).numpy()
+            out[rows] = masked_mean(states, enc["attention_mask"]).numpy()
     print(f"  embedded {len(texts)} with {name} in {time.perf_counter() - started:.0f} s")
     cache.mkdir(parents=True, exist_ok=True)
     np.save(path, out)

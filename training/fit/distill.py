@@ -90,6 +90,10 @@ class TeacherTargets:
             raise FileNotFoundError(f"teacher targets not found: {path}") from exc
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("targets"), dict):
+            raise ValueError(
+                f"{path}: no 'targets' mapping; write it with `stanceframe data teacher-targets`"
+            )
         for key, ours in (("frames", schema.frame_names), ("sentiments", schema.sentiments)):
             if list(raw.get(key, [])) != list(ours):
                 raise ValueError(

@@ -209,11 +209,14 @@ def fit_transformer(
     cfg, schema = config.transformer, data.schema
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if not 0.0 <= cfg.distill_weight <= 1.0:
+        raise ValueError(f"transformer.distill_weight must be in [0, 1], got {cfg.distill_weight}")
+    # read before the encoder loads, so a bad targets file fails in seconds, not minutes
+    teacher = TeacherTargets(path, schema) if (path := config.data.teacher_targets) else None
     device = pick_device(cfg.device)
     encoder, tokenizer = build_encoder(cfg.base_model, cfg.random_init)
     model = StanceFrameModel(encoder, len(schema.frames), len(schema.sentiments), cfg.dropout)
     model.to(device)
-    teacher = TeacherTargets(path, schema) if (path := config.data.teacher_targets) else None
     train_ex = Examples.build([*train_set, *data.extra_sentiment], schema, teacher)
     if teacher is not None:
         used = sum(t is not None for t in train_ex.teacher)

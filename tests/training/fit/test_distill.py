@@ -134,3 +134,30 @@ def test_soft_cross_entropy_on_one_hot_targets_is_weighted_cross_entropy():
     assert torch.allclose(soft_cross_entropy(logits, one_hot, weight, gold), expected)
     softened = 0.5 * one_hot + 0.5 * torch.softmax(torch.randn(5, 3), -1)
     assert not torch.allclose(soft_cross_entropy(logits, softened, weight, gold), expected)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", r"bad\.json:1: not valid JSON"), ('{"frames": []}', "no 'targets' mapping")],
+)
+def test_malformed_targets_file_names_itself(tmp_path, content, message):
+    (bad := tmp_path / "bad.json").write_text(content)
+    with pytest.raises(ValueError, match=message):
+        TeacherTargets(bad, SCHEMA)
+
+
+def test_distill_weight_outside_zero_to_one_is_refused(targets_file, tiny_corpus):
+    path, _, _ = targets_file
+    cfg = load_config(
+        REPO / "training" / "configs" / "tiny.yaml",
+        {
+            "data.train": [str(tiny_corpus["train"])],
+            "data.gold": [],
+            "data.transfer": [],
+            "data.dev_pool": [],
+            "data.teacher_targets": str(path),
+            "transformer.distill_weight": 1.5,
+        },
+    )
+    with pytest.raises(ValueError, match="distill_weight"):
+        train(cfg, save=False)
