@@ -83,19 +83,23 @@ def test_batch_targets_are_one_hot_without_a_teacher_and_mixed_with_one(targets_
     assert np.allclose(sentiments.sum(1), 1)
 
 
-def test_training_with_targets_records_its_teacher(targets_file, tiny_corpus):
-    path, paragraphs, teacher = targets_file
-    cfg = load_config(
+def _distill_config(tiny_corpus, targets, weight: float):
+    return load_config(
         REPO / "training" / "configs" / "tiny.yaml",
         {
             "data.train": [str(tiny_corpus["train"])],
             "data.gold": [],
             "data.transfer": [],
             "data.dev_pool": [],
-            "data.teacher_targets": str(path),
-            "transformer.distill_weight": 0.7,
+            "data.teacher_targets": str(targets),
+            "transformer.distill_weight": weight,
         },
     )
+
+
+def test_training_with_targets_records_its_teacher(targets_file, tiny_corpus):
+    path, paragraphs, teacher = targets_file
+    cfg = _distill_config(tiny_corpus, path, 0.7)
     info = train(cfg, save=False).predictor.info
     assert info.teacher["model"] == teacher.version and info.teacher["weight"] == 0.7
     assert 0 < info.teacher["paragraphs_with_targets"] <= info.n_train
@@ -148,16 +152,6 @@ def test_malformed_targets_file_names_itself(tmp_path, content, message):
 
 def test_distill_weight_outside_zero_to_one_is_refused(targets_file, tiny_corpus):
     path, _, _ = targets_file
-    cfg = load_config(
-        REPO / "training" / "configs" / "tiny.yaml",
-        {
-            "data.train": [str(tiny_corpus["train"])],
-            "data.gold": [],
-            "data.transfer": [],
-            "data.dev_pool": [],
-            "data.teacher_targets": str(path),
-            "transformer.distill_weight": 1.5,
-        },
-    )
+    cfg = _distill_config(tiny_corpus, path, 1.5)
     with pytest.raises(ValueError, match="distill_weight"):
         train(cfg, save=False)
