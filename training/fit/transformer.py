@@ -202,6 +202,23 @@ def dev_score(model, tokenizer, dev: Examples, schema, cfg, device) -> tuple[flo
     return (float(np.mean(parts)) if parts else 0.0), thresholds
 
 
+def keep_first_layers(encoder: torch.nn.Module, n: int | None) -> torch.nn.Module:
+    """The encoder with only its first ``n`` transformer layers (all of them for None); its
+    config says so, so the saved model reloads with ``n`` layers everywhere."""
+    if n is None:
+        return encoder
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(layers, torch.nn.ModuleList):
+        raise ValueError(
+            f"transformer.encoder_layers: {type(encoder).__name__} has no encoder.layer list"
+        )
+    if not 1 <= n <= len(layers):
+        raise ValueError(f"transformer.encoder_layers must be 1 to {len(layers)}, got {n}")
+    encoder.encoder.layer = layers[:n]
+    encoder.config.num_hidden_layers = n
+    return encoder
+
+
 def fit_transformer(
     config: TrainConfig, data, train_set: list[Paragraph], dev_set: list[Paragraph]
 ) -> TransformerPredictor:
@@ -215,6 +232,7 @@ def fit_transformer(
     teacher = TeacherTargets(path, schema) if (path := config.data.teacher_targets) else None
     device = pick_device(cfg.device)
     encoder, tokenizer = build_encoder(cfg.base_model, cfg.random_init)
+    encoder = keep_first_layers(encoder, cfg.encoder_layers)
     model = StanceFrameModel(encoder, len(schema.frames), len(schema.sentiments), cfg.dropout)
     model.to(device)
     train_ex = Examples.build([*train_set, *data.extra_sentiment], schema, teacher)

@@ -186,3 +186,24 @@ def test_unknown_precision_is_refused_by_name(tiny_corpus):
     cfg = _tiny_transformer(tiny_corpus, **{"transformer.precision": "fp8"})
     with pytest.raises(ValueError, match="precision"):
         train(cfg, save=False)
+
+
+def test_encoder_layers_keeps_the_first_layers_and_the_stored_model_reloads_with_them(
+    tiny_corpus,
+):
+    cfg = _tiny_transformer(
+        tiny_corpus, **{"transformer.encoder_layers": 1, "model_name": "one-layer"}
+    )
+    result = train(cfg)
+    assert len(result.predictor.model.encoder.encoder.layer) == 1
+    reloaded = load_predictor(result.tag, backend="torch")
+    assert len(reloaded.model.encoder.encoder.layer) == 1
+    text = ["Jeremy Corbyn's aides lost Putney."]
+    assert reloaded.predict(text)[0].to_dict() == result.predictor.predict(text)[0].to_dict()
+
+
+@pytest.mark.parametrize("layers", [0, 99])
+def test_encoder_layers_outside_the_encoder_are_refused(tiny_corpus, layers):
+    cfg = _tiny_transformer(tiny_corpus, **{"transformer.encoder_layers": layers})
+    with pytest.raises(ValueError, match="encoder_layers"):
+        train(cfg, save=False)
