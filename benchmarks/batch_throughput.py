@@ -44,6 +44,8 @@ does. Each transformer path's ``fraction`` is its paragraphs/s x FLOPs per parag
 The best of ten large torch GEMMs (fp32, bf16) is reported beside it as a sanity check: on a
 shared virtual machine it moves from run to run.
 ``--quick`` runs 400 paragraphs of torch, auto, baseline and naive (under a minute).
+``--quality`` also scores each predictor path, after its timing, on the seed gold and the
+transfer set (frames and figure-sentiment macro-F1), so a faster path shows what it costs.
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> di
     if path == "auto":
         out["chosen"] = predictor.describe().get("backend")
         out["probe"] = predictor.describe().get("backend_probe")
+    if args.quality:  # outside the timed part
+        out["quality"] = quality(predictor)
     if path == "torch":  # tokens per paragraph, outside the timed part
         lengths = [len(ids) for ids in predictor.tokenizer(texts)["input_ids"]]
         out["mean_tokens"] = sum(lengths) / len(lengths)
@@ -110,6 +114,27 @@ def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> di
             "hidden": config.hidden_size,
             "intermediate": config.intermediate_size,
             "layers": config.num_hidden_layers,
+        }
+    return out
+
+
+QUALITY_SETS = {
+    "gold": REPO / "labels" / "corpus" / "seeds.jsonl",
+    "transfer": REPO / "labels" / "corpus" / "transfer",
+}
+
+
+def quality(predictor: Any) -> dict[str, dict[str, float | None]]:
+    """Frames and figure-sentiment macro-F1 of ``predictor`` on the seed gold and the transfer
+    set (scored only: a speed path must not change what the model answers)."""
+    from training.evaluation.run import load_evaluation_data
+    from training.evaluation.scoring import evaluate_predictor, headline
+
+    out = {}
+    for name, path in QUALITY_SETS.items():
+        paragraphs = load_evaluation_data([path], predictor.schema, predictor.registry)
+        out[name] = {
+            k: round(v, 4) for k, v in headline(evaluate_predictor(predictor, paragraphs)).items()
         }
     return out
 
@@ -226,15 +251,16 @@ def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def _forwarded(args: argparse.Namespace) -> list[str]:
     keys = ("n", "naive_n", "batch_size", "window", "transformer", "baseline")
-    return [x for k in keys for x in (f"--{k.replace('_', '-')}", str(getattr(args, k)))]
+    flags = ["--quality"] if args.quality else []
+    return flags + [x for k in keys for x in (f"--{k.replace('_', '-')}", str(getattr(args, k)))]
 
 
 def markdown(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> str:
     """The results table and the headline ratios."""
     lines = [
         "| path | paragraphs | seconds | paragraphs/s | bound /s | fraction | peak RSS (MB) "
-        "| load (s) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| load (s) | gold frames / sentiment F1 | transfer frames / sentiment F1 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for path, r in results.items():
         name = f"{path} ({r['chosen']})" if r.get("chosen") else path
@@ -244,7 +270,8 @@ def markdown(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> str
             f"| {name} | {r['n']} | {r['seconds']:.2f} | {r['paragraphs_per_s']:.1f} "
             f"| {bound if bound is not None else ''} "
             f"| {f'{fraction:.2f}' if fraction is not None else ''} "
-            f"| {r['peak_rss_mb']:.0f} | {r['load_s']:.1f} |"
+            f"| {r['peak_rss_mb']:.0f} | {r['load_s']:.1f} "
+            f"| {_quality_cell(r, 'gold')} | {_quality_cell(r, 'transfer')} |"
         )
     lines.append("")
     b = summary.get("bound", {})
@@ -265,6 +292,16 @@ def markdown(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> str
     return "\n".join(lines)
 
 
+def _quality_cell(result: dict[str, Any], name: str) -> str:
+    q = result.get("quality", {}).get(name)
+    if not q:
+        return ""
+    return " / ".join(
+        f"{v:.3f}" if v is not None else "-"
+        for v in (q["frames_macro_f1"], q["sentiment_macro_f1"])
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=5000, help="paragraphs per batched path")
@@ -276,6 +313,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--quick", action="store_true", help="400 paragraphs, four paths")
+    parser.add_argument(
+        "--quality",
+        action="store_true",
+        help="also score each path on the seed gold and the transfer set (frames, sentiment F1)",
+    )
     parser.add_argument("--child", choices=PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

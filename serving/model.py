@@ -66,6 +66,21 @@ class EncodedBatch:
         )
 
 
+def length_order(tokenizer: Any, texts: list[str]) -> list[int]:
+    """Indices of ``texts`` by token count, so that neighbours share a batch with little padding.
+
+    Sorting by characters left 18 % of token positions as padding in batches of 32 corpus
+    paragraphs, by tokens 4 % (``benchmarks/profile_inference.py``); counting tokens costs about
+    1 % of a forward pass.
+    """
+    if not texts:
+        return []  # the tokenizer refuses an empty batch
+    counts = [
+        len(ids) for ids in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    ]
+    return sorted(range(len(texts)), key=counts.__getitem__)
+
+
 def encode(
     tokenizer: Any,
     texts: list[str],

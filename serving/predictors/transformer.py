@@ -63,13 +63,14 @@ class TransformerPredictor(Predictor):
         save_file(state, folder / HEADS_FILE)
 
     def score(self, texts, mentions):
-        from serving.model import encode
+        from serving.model import encode, length_order
 
         torch = self.torch
         n = len(texts)
         frame_probs = np.zeros((n, len(self.schema.frames)))
         sent_probs: list[np.ndarray] = [np.zeros((0, len(self.schema.sentiments)))] * n
-        order = sorted(range(n), key=lambda i: len(texts[i]))  # similar lengths share a batch
+        # One batch (a service request) needs no order: skip counting its tokens.
+        order = length_order(self.tokenizer, texts) if n > self.batch_size else list(range(n))
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
         with torch.inference_mode(), autocast:
             for s in range(0, n, self.batch_size):

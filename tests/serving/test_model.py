@@ -1,7 +1,13 @@
 import pytest
 import torch
 
-from serving.model import StanceFrameModel, build_encoder, encode, resolve_base_model
+from serving.model import (
+    StanceFrameModel,
+    build_encoder,
+    encode,
+    length_order,
+    resolve_base_model,
+)
 
 TINY_BERT = {
     "hidden_size": 16,
@@ -64,3 +70,10 @@ def test_baseline_estimators_follow_scikit_learn_conventions():
         with pytest.raises(NotFittedError):
             check_is_fitted(est)
         assert est.set_params(**params) is est
+
+
+def test_length_order_sorts_by_token_count_not_characters():
+    _, tokenizer = build_encoder("sentence-transformers/all-MiniLM-L6-v2", TINY_BERT)
+    texts = ["Parliament government", "1 2 3 4 5 6 7 8 9", "Yes"]  # 21, 17, 3 characters
+    assert length_order(tokenizer, texts) == [2, 0, 1]
+    assert length_order(tokenizer, []) == []

@@ -24,3 +24,18 @@ def test_overrides_use_dotted_keys():
     )
     assert cfg.baseline.C == 0.5 and cfg.data.name_swap == 0
     assert dataclasses.replace(cfg.baseline, C=4.0) == TrainConfig().baseline
+
+
+@pytest.mark.parametrize(
+    ("name", "changed"),
+    [
+        ("transformer-l3", {"encoder_layers": 3}),
+        ("transformer-mpnet", {"precision": "bf16", "epochs": 2}),
+    ],
+)
+def test_sibling_configs_load_and_override_only_their_own_values(name, changed):
+    cfg = load_config(REPO / "training" / "configs" / f"{name}.yaml")
+    assert cfg.kind == "transformer" and cfg.model_name == f"stanceframe-{name}"
+    for key, value in changed.items():
+        assert getattr(cfg.transformer, key) == value
+    assert cfg.data == TrainConfig().data
