@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import ctypes
+import ctypes.util
 import random
 import time
 from dataclasses import dataclass
@@ -219,6 +221,24 @@ def keep_first_layers(encoder: torch.nn.Module, n: int | None) -> torch.nn.Modul
     return encoder
 
 
+TRIM_EVERY = 25
+"""Training steps between two :func:`release_free_memory` calls."""
+
+
+def release_free_memory() -> bool:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``); False elsewhere.
+
+    Training allocates activations of a different size at every step, and glibc keeps the freed
+    pages, so the resident size creeps up over an epoch; trimming every few steps keeps the peak
+    lower at no measurable cost in speed (README, "Training time and memory")."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)  # its result says whether anything was released, not success
+    except (OSError, AttributeError):  # not glibc
+        return False
+    return True
+
+
 def fit_transformer(
     config: TrainConfig, data, train_set: list[Paragraph], dev_set: list[Paragraph]
 ) -> TransformerPredictor:
@@ -252,10 +272,12 @@ def fit_transformer(
         bar = tqdm(
             length_batches(train_ex, cfg.batch_size, rng), desc=f"epoch {epoch + 1}", leave=False
         )
-        for idx in bar:
+        for step, idx in enumerate(bar, 1):
             loss = train_step(
                 model, tokenizer, train_ex, idx, cfg, losses, optimizer, scheduler, device
             )
+            if step % TRIM_EVERY == 0:
+                release_free_memory()
             bar.set_postfix(loss=f"{loss:.3f}")
             if deadline and time.monotonic() > deadline:
                 break
