@@ -118,21 +118,18 @@ def _predictor_path(path: str, texts: list[str], args: argparse.Namespace) -> di
     return out
 
 
-QUALITY_SETS = {
-    "gold": REPO / "labels" / "corpus" / "seeds.jsonl",
-    "transfer": REPO / "labels" / "corpus" / "transfer",
-}
-
-
 def quality(predictor: Any) -> dict[str, dict[str, float | None]]:
     """Frames and figure-sentiment macro-F1 of ``predictor`` on the seed gold and the transfer
-    set (scored only: a speed path must not change what the model answers)."""
-    from training.evaluation.run import load_evaluation_data
+    set of the training recipe's defaults (scored only: a speed path must not change what the
+    model answers)."""
+    from training.data.corpus import load_corpus
     from training.evaluation.scoring import evaluate_predictor, headline
+    from training.fit.config import DataConfig
 
+    data = DataConfig()
     out = {}
-    for name, path in QUALITY_SETS.items():
-        paragraphs = load_evaluation_data([path], predictor.schema, predictor.registry)
+    for name, paths in (("gold", data.gold), ("transfer", data.transfer)):
+        paragraphs = load_corpus([REPO / p for p in paths], predictor.schema)
         out[name] = {
             k: round(v, 4) for k, v in headline(evaluate_predictor(predictor, paragraphs)).items()
         }
